@@ -1,0 +1,1 @@
+//! fulgur-bitcoind (placeholder, filled in by issue 2).

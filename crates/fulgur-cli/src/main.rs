@@ -1,0 +1,2 @@
+//! fulgur-cli binary.
+fn main() {}

@@ -1,0 +1,1 @@
+//! fulgur-config (placeholder, filled in by issue 2).

@@ -1,0 +1,1 @@
+//! fulgur-keys (placeholder, filled in by issue 2).

@@ -1,0 +1,1 @@
+//! fulgur-node (placeholder, filled in by issue 2).

@@ -1,0 +1,1 @@
+//! fulgur-rpc-types (placeholder, filled in by issue 2).

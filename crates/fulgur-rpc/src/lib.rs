@@ -1,0 +1,1 @@
+//! fulgur-rpc (placeholder, filled in by issue 2).

@@ -1,0 +1,1 @@
+//! fulgur-testkit (placeholder, filled in by issue 2).

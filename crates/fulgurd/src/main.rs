@@ -1,0 +1,2 @@
+//! fulgurd binary.
+fn main() {}
