@@ -1,1 +1,10 @@
-//! fulgur-keys (placeholder, filled in by issue 2).
+//! Fulgur's key material: the node's root secret as Core Lightning stores it in `hsm_secret`,
+//! and the node identity derived from it exactly as CLN's hsmd derives it.
+//!
+//! Nothing here does I/O: callers read and write the `hsm_secret` file and supply any
+//! randomness (see [`HsmSecret::generate`]).
+
+pub mod hsm_secret;
+mod kdf;
+
+pub use hsm_secret::{HsmSecret, HsmSecretError};

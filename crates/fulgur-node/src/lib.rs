@@ -1,1 +1,13 @@
-//! fulgur-node (placeholder, filled in by issue 2).
+//! The composition layer: it owns the node's parts and wires them together — identity from
+//! `hsm_secret`, logging, the JSON-RPC server with the built-in commands, and the link to
+//! bitcoind — and runs them until `stop` or a signal.
+
+pub mod alias;
+pub mod chain;
+pub mod commands;
+pub mod context;
+pub mod daemon;
+pub mod hsm_file;
+pub mod log;
+
+pub use context::NodeContext;

@@ -1,8 +1,14 @@
-//! Fulgur's L0 primitives shared by every layer: the Bitcoin network a node runs on, and (as
-//! they are added) amounts and fee rates in the forms Core Lightning's interfaces accept.
+//! Fulgur's L0 primitives shared by every layer: the Bitcoin network a node runs on, amounts
+//! and fee rates in the forms Core Lightning's interfaces print and accept.
 //!
 //! Nothing here does I/O.
 
+pub mod amount;
+pub mod feerate;
 pub mod network;
 
+pub use amount::{AmountMsat, AmountParseError, AmountSat};
+pub use feerate::{
+    FeerateName, FeerateParseError, FeeratePerKw, FeerateSpec, FeerateStyle, UnknownFeerateStyle,
+};
 pub use network::{Network, UnknownNetwork};

@@ -58,7 +58,9 @@ impl Network {
 
     /// The network whose bitcoind `chain` name is `chain`, if any.
     pub fn from_bitcoind_chain(chain: &str) -> Option<Network> {
-        Network::ALL.into_iter().find(|n| n.bitcoind_chain() == chain)
+        Network::ALL
+            .into_iter()
+            .find(|n| n.bitcoind_chain() == chain)
     }
 
     /// bitcoind's default JSON-RPC port on this network.

@@ -1,0 +1,193 @@
+//! Running the node: directories, `--daemon`, the pid file, logging, identity, the RPC socket,
+//! the bitcoind follower and signals (SIGTERM/SIGINT stop, SIGHUP reopens log files).
+
+use crate::chain::{follow_tip, ChainStatus};
+use crate::context::{announce_entry, Identity, NodeContext};
+use crate::log::{ClnLayer, Logger};
+use crate::{alias, commands, hsm_file};
+use fulgur_bitcoind::{Auth, BitcoindClient, BitcoindConfig};
+use fulgur_config::Config;
+use fulgur_rpc::{bind_socket, serve, Registry, ServerConfig};
+use std::os::unix::fs::DirBuilderExt;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::signal::unix::{signal, SignalKind};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tracing_subscriber::layer::SubscriberExt;
+
+/// Why the node could not start or run.
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    /// A directory, file or socket could not be set up.
+    #[error("{what}: {source}")]
+    Io {
+        /// What was being done.
+        what: String,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The command registry refused a command (a bug).
+    #[error("{0}")]
+    Registry(String),
+}
+
+fn io_err(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> DaemonError {
+    let what = what.into();
+    move |source| DaemonError::Io { what, source }
+}
+
+fn make_dir(path: &Path) -> Result<(), DaemonError> {
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(path)
+        .map_err(io_err(format!("cannot create {}", path.display())))
+}
+
+/// The bitcoind connection the options describe: user/password when given, else the cookie in
+/// `--bitcoin-datadir` (default `~/.bitcoin`).
+pub fn bitcoind_config(config: &Config) -> BitcoindConfig {
+    let b = &config.bitcoin;
+    let auth = match (&b.rpcuser, &b.rpcpassword) {
+        (Some(u), Some(p)) => Auth::user_pass(u, p),
+        _ => {
+            let datadir = b.datadir.clone().unwrap_or_else(|| {
+                Path::new(&std::env::var_os("HOME").unwrap_or_default()).join(".bitcoin")
+            });
+            Auth::cookie_in_datadir(&datadir, config.network)
+        }
+    };
+    let mut c = BitcoindConfig::new(config.network, auth)
+        .with_timeout(Duration::from_secs(b.rpcclienttimeout.max(1)));
+    if let Some(h) = &b.rpcconnect {
+        c = c.with_host(h);
+    }
+    if let Some(p) = b.rpcport {
+        c = c.with_port(p);
+    }
+    c
+}
+
+fn init_logging(config: &Config) -> Result<Arc<Logger>, DaemonError> {
+    let logger = Logger::new(config).map_err(io_err("cannot set up logging"))?;
+    let subscriber = tracing_subscriber::registry().with(ClnLayer::new(logger.clone()));
+    // Only fails if a subscriber is already set (tests running several nodes in-process).
+    let _ = tracing::subscriber::set_global_default(subscriber);
+    Ok(logger)
+}
+
+/// Runs the node until it is stopped. The caller has already handled `--daemon`.
+pub fn run(mut config: Config) -> Result<(), DaemonError> {
+    let network_dir = config.network_dir();
+    make_dir(&config.lightning_dir)?;
+    make_dir(&network_dir)?;
+    let logger = init_logging(&config)?;
+
+    let hsm_path = network_dir.join("hsm_secret");
+    let (secret, created) = hsm_file::load_or_create(&hsm_path).map_err(io_err("hsm_secret"))?;
+    if created {
+        tracing::info!(target: "hsmd", "created new hsm_secret file at {}", hsm_path.display());
+    }
+    let id_bytes = secret.node_id().serialize();
+    let node_id = hex::encode(id_bytes);
+    drop(secret);
+    let alias = config
+        .alias
+        .clone()
+        .unwrap_or_else(|| alias::default_alias(&id_bytes));
+    let rgb = config
+        .rgb
+        .unwrap_or_else(|| alias::default_color(&id_bytes));
+    config.set_generated_identity(&alias, rgb);
+
+    let pid_file = config.pid_file.clone();
+    std::fs::write(&pid_file, format!("{}\n", std::process::id())).map_err(io_err(format!(
+        "cannot write pid file {}",
+        pid_file.display()
+    )))?;
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(io_err("cannot start the async runtime"))?;
+    let result = runtime.block_on(serve_until_stopped(config, node_id, alias, rgb, logger));
+    let _ = std::fs::remove_file(&pid_file);
+    result
+}
+
+async fn serve_until_stopped(
+    config: Config,
+    node_id: String,
+    alias: String,
+    rgb: [u8; 3],
+    logger: Arc<Logger>,
+) -> Result<(), DaemonError> {
+    let shutdown = CancellationToken::new();
+    let tracker = TaskTracker::new();
+    let rpc_path = config.rpc_file.clone();
+    let listener = bind_socket(&rpc_path, config.rpc_file_mode)
+        .map_err(io_err(format!("cannot listen on {}", rpc_path.display())))?;
+
+    let client = BitcoindClient::new(bitcoind_config(&config));
+    let poll = Duration::from_secs(config.get_u64("dev-bitcoind-poll").unwrap_or(30).max(1));
+    let (chain_tx, chain_rx) = tokio::sync::watch::channel(ChainStatus::default());
+    tracker.spawn(follow_tip(client, poll, chain_tx, shutdown.clone()));
+
+    let default_port = config.network.default_lightning_port();
+    let announce = config
+        .announce_addr
+        .iter()
+        .filter_map(|a| announce_entry(a, default_port))
+        .collect();
+    let alias_for_log = alias.clone();
+    let registry = Arc::new(Registry::new(config.developer));
+    commands::register(&registry).map_err(|e| DaemonError::Registry(e.to_string()))?;
+    let ctx = Arc::new(NodeContext {
+        identity: Identity {
+            node_id: node_id.clone(),
+            alias,
+            color: hex::encode(rgb),
+        },
+        network_dir: config.network_dir(),
+        announce,
+        config,
+        chain: chain_rx,
+        shutdown: shutdown.clone(),
+    });
+    tracker.spawn(serve(
+        listener,
+        registry,
+        ctx,
+        ServerConfig::default(),
+        shutdown.clone(),
+        tracker.clone(),
+    ));
+    tracing::info!(target: "lightningd", "Server started with public key {node_id}, alias {alias_for_log} (color #{}) and lightningd {}", hex::encode(rgb), crate::context::VERSION);
+    tracing::info!(target: "lightningd", "JSON-RPC listening on {}", rpc_path.display());
+
+    let mut term = signal(SignalKind::terminate()).map_err(io_err("cannot handle SIGTERM"))?;
+    let mut int = signal(SignalKind::interrupt()).map_err(io_err("cannot handle SIGINT"))?;
+    let mut hup = signal(SignalKind::hangup()).map_err(io_err("cannot handle SIGHUP"))?;
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => break,
+            _ = term.recv() => { tracing::info!(target: "lightningd", "SIGTERM: shutting down"); shutdown.cancel(); }
+            _ = int.recv() => { tracing::info!(target: "lightningd", "SIGINT: shutting down"); shutdown.cancel(); }
+            _ = hup.recv() => { logger.reopen(); tracing::info!(target: "lightningd", "SIGHUP: log files reopened"); }
+        }
+    }
+    tracker.close();
+    if tokio::time::timeout(Duration::from_secs(5), tracker.wait())
+        .await
+        .is_err()
+    {
+        tracing::warn!(target: "lightningd", "some tasks did not finish within 5s of stop");
+    }
+    let _ = std::fs::remove_file(&rpc_path);
+    tracing::info!(target: "lightningd", "Shutdown complete");
+    Ok(())
+}
