@@ -37,10 +37,25 @@ impl Bitcoind {
         Ok(b)
     }
 
+    /// Starts bitcoind in a fresh temporary directory with its RPC on `rpc_port`.
+    pub fn start_on_port(rpc_port: u16) -> Result<Bitcoind> {
+        let tmp = tempfile::Builder::new()
+            .prefix("fulgur-bitcoind-")
+            .tempdir()?;
+        let dir = tmp.path().to_path_buf();
+        let mut b = Self::launch(&dir, rpc_port)?;
+        b._tmp = Some(tmp);
+        Ok(b)
+    }
+
     /// Starts bitcoind with `datadir` (created if missing) and waits until its RPC answers.
     pub fn start_in(datadir: &Path) -> Result<Bitcoind> {
+        Self::launch(datadir, free_port())
+    }
+
+    fn launch(datadir: &Path, rpc_port: u16) -> Result<Bitcoind> {
         std::fs::create_dir_all(datadir)?;
-        let (rpc_port, p2p_port) = (free_port(), free_port());
+        let p2p_port = free_port();
         let (rpc_user, rpc_password) = ("fulgur".to_string(), "fulgurpass".to_string());
         let log = std::fs::File::create(datadir.join("bitcoind.out"))?;
         let child = Command::new(paths::bitcoind_dir().join("bitcoind"))
