@@ -103,6 +103,11 @@ pub fn run(mut config: Config) -> Result<(), DaemonError> {
         .unwrap_or_else(|| alias::default_color(&id_bytes));
     config.set_generated_identity(&alias, rgb);
 
+    // Taking the socket first makes a second node on the same directory fail before it touches
+    // anything of the first one's (such as the pid file).
+    let rpc_path = config.rpc_file.clone();
+    let listener = bind_socket(&rpc_path, config.rpc_file_mode)
+        .map_err(io_err(format!("cannot listen on {}", rpc_path.display())))?;
     let pid_file = config.pid_file.clone();
     std::fs::write(&pid_file, format!("{}\n", std::process::id())).map_err(io_err(format!(
         "cannot write pid file {}",
@@ -114,13 +119,16 @@ pub fn run(mut config: Config) -> Result<(), DaemonError> {
         .enable_all()
         .build()
         .map_err(io_err("cannot start the async runtime"))?;
-    let result = runtime.block_on(serve_until_stopped(config, node_id, alias, rgb, logger));
+    let result = runtime.block_on(serve_until_stopped(
+        config, listener, node_id, alias, rgb, logger,
+    ));
     let _ = std::fs::remove_file(&pid_file);
     result
 }
 
 async fn serve_until_stopped(
     config: Config,
+    listener: std::os::unix::net::UnixListener,
     node_id: String,
     alias: String,
     rgb: [u8; 3],
@@ -129,7 +137,7 @@ async fn serve_until_stopped(
     let shutdown = CancellationToken::new();
     let tracker = TaskTracker::new();
     let rpc_path = config.rpc_file.clone();
-    let listener = bind_socket(&rpc_path, config.rpc_file_mode)
+    let listener = tokio::net::UnixListener::from_std(listener)
         .map_err(io_err(format!("cannot listen on {}", rpc_path.display())))?;
 
     let client = BitcoindClient::new(bitcoind_config(&config));

@@ -42,7 +42,11 @@ impl Default for ServerConfig {
 
 /// Binds the socket at `path` with permissions `mode`. A stale socket file left by a process
 /// that died is removed; a live one (something answers on it) is an `AddrInUse` error.
-pub fn bind_socket(path: &Path, mode: u32) -> io::Result<UnixListener> {
+///
+/// Returns a non-blocking std listener, so a daemon can take the socket (its guard against a
+/// second instance) before it starts its async runtime; turn it into a tokio listener with
+/// `UnixListener::from_std` inside the runtime.
+pub fn bind_socket(path: &Path, mode: u32) -> io::Result<std::os::unix::net::UnixListener> {
     if path.exists() {
         if std::os::unix::net::UnixStream::connect(path).is_ok() {
             return Err(io::Error::new(
@@ -52,8 +56,9 @@ pub fn bind_socket(path: &Path, mode: u32) -> io::Result<UnixListener> {
         }
         std::fs::remove_file(path)?;
     }
-    let listener = UnixListener::bind(path)?;
+    let listener = std::os::unix::net::UnixListener::bind(path)?;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))?;
+    listener.set_nonblocking(true)?;
     Ok(listener)
 }
 
