@@ -122,12 +122,18 @@ fn write_flat(out: &mut String, prefix: &str, node: &Node<'_>) {
 /// line followed by a blank line, then a pointer to `<program> help <command>`.
 /// `None` if `result` has no `help` array.
 pub fn help_list(result: &Node<'_>, program: &str) -> Option<String> {
-    let Kind::Array(entries) = &result.get("help")?.kind else { return None };
+    let Kind::Array(entries) = &result.get("help")?.kind else {
+        return None;
+    };
     let mut entries: Vec<&Node<'_>> = entries.iter().collect();
     let key = |entry: &Node<'_>| {
-        let category = entry.get("category").map(Node::inner);
-        let command = entry.get("command").map(Node::inner).unwrap_or_default();
-        (category == Some("developer"), category.unwrap_or_default(), command.to_string())
+        let category = entry.get("category").map(|c| c.inner().to_string());
+        let command = entry
+            .get("command")
+            .map(|c| c.inner().to_string())
+            .unwrap_or_default();
+        let developer = category.as_deref() == Some("developer");
+        (developer, category.unwrap_or_default(), command)
     };
     entries.sort_by_key(|entry| key(entry));
     let mut out = String::new();
@@ -145,8 +151,12 @@ pub fn help_list(result: &Node<'_>, program: &str) -> Option<String> {
 
 /// For `help <command>`: the `verbose` text of the only entry, if the node sent one.
 pub fn help_verbose(result: &Node<'_>) -> Option<String> {
-    let Kind::Array(entries) = &result.get("help")?.kind else { return None };
-    let [entry] = entries.as_slice() else { return None };
+    let Kind::Array(entries) = &result.get("help")?.kind else {
+        return None;
+    };
+    let [entry] = entries.as_slice() else {
+        return None;
+    };
     let mut text = entry.get("verbose")?.as_string()?;
     if !text.ends_with('\n') {
         text.push('\n');
@@ -161,10 +171,25 @@ pub fn take_format_hint<'a>(result: Node<'a>) -> (Node<'a>, bool) {
             let simple = members
                 .iter()
                 .any(|(k, v)| k.inner() == "format-hint" && v.inner() == "simple");
-            let members = members.into_iter().filter(|(k, _)| k.inner() != "format-hint").collect();
-            (Node { text: result.text, kind: Kind::Object(members) }, simple)
+            let members = members
+                .into_iter()
+                .filter(|(k, _)| k.inner() != "format-hint")
+                .collect();
+            (
+                Node {
+                    text: result.text,
+                    kind: Kind::Object(members),
+                },
+                simple,
+            )
         }
-        kind => (Node { text: result.text, kind }, false),
+        kind => (
+            Node {
+                text: result.text,
+                kind,
+            },
+            false,
+        ),
     }
 }
 
@@ -186,18 +211,27 @@ mod tests {
     #[test]
     fn human_output() {
         let node = parse(r#"{"id":"02ab","num":3,"ok":true,"text":"a\tb\nc \"q\""}"#).unwrap();
-        assert_eq!(human(&node), "id=02ab\nnum=3\nok=true\ntext=a\tb\nc \"q\"\n");
+        assert_eq!(
+            human(&node),
+            "id=02ab\nnum=3\nok=true\ntext=a\tb\nc \"q\"\n"
+        );
         // Single-member objects are elided, arrays give one line per element.
         let node = parse(r#"{"help":[{"command":"pay bolt11"},{"command":"stop"}]}"#).unwrap();
         assert_eq!(human(&node), "pay bolt11\nstop\n");
-        assert_eq!(human(&parse(r#"{"x":{"a":1,"b":2}}"#).unwrap()), "a=1\nb=2\n");
+        assert_eq!(
+            human(&parse(r#"{"x":{"a":1,"b":2}}"#).unwrap()),
+            "a=1\nb=2\n"
+        );
     }
 
     #[test]
     fn flat_output() {
-        let node = parse(r#"{"help":[{"command":"check","x":"a\"b"}],"n":{"m":null},"e":[]}"#)
-            .unwrap();
-        assert_eq!(flat(&node), "help[0].command=check\nhelp[0].x=a\\\"b\nn.m=null\n");
+        let node =
+            parse(r#"{"help":[{"command":"check","x":"a\"b"}],"n":{"m":null},"e":[]}"#).unwrap();
+        assert_eq!(
+            flat(&node),
+            "help[0].command=check\nhelp[0].x=a\\\"b\nn.m=null\n"
+        );
         assert_eq!(flat(&parse("[1,2]").unwrap()), "[0]=1\n[1]=2\n");
     }
 

@@ -53,7 +53,10 @@ impl<'a> Node<'a> {
     /// The member `key` of an object (keys compared as written).
     pub fn get(&self, key: &str) -> Option<&Node<'a>> {
         match &self.kind {
-            Kind::Object(members) => members.iter().find(|(k, _)| k.inner() == key).map(|(_, v)| v),
+            Kind::Object(members) => members
+                .iter()
+                .find(|(k, _)| k.inner() == key)
+                .map(|(_, v)| v),
             _ => None,
         }
     }
@@ -76,7 +79,12 @@ pub struct ParseError {
 
 /// Parses `text`, which must hold exactly one JSON value (surrounding whitespace allowed).
 pub fn parse(text: &str) -> Result<Node<'_>, ParseError> {
-    let mut parser = Parser { text, bytes: text.as_bytes(), pos: 0, depth: 0 };
+    let mut parser = Parser {
+        text,
+        bytes: text.as_bytes(),
+        pos: 0,
+        depth: 0,
+    };
     parser.skip_ws();
     let node = parser.value()?;
     parser.skip_ws();
@@ -95,7 +103,10 @@ struct Parser<'a> {
 
 impl<'a> Parser<'a> {
     fn error(&self, reason: &'static str) -> ParseError {
-        ParseError { offset: self.pos, reason }
+        ParseError {
+            offset: self.pos,
+            reason,
+        }
     }
 
     fn peek(&self) -> Option<u8> {
@@ -109,7 +120,10 @@ impl<'a> Parser<'a> {
     }
 
     fn node(&self, start: usize, kind: Kind<'a>) -> Node<'a> {
-        Node { text: self.text.get(start..self.pos).unwrap_or(""), kind }
+        Node {
+            text: self.text.get(start..self.pos).unwrap_or(""),
+            kind,
+        }
     }
 
     fn value(&mut self) -> Result<Node<'a>, ParseError> {
@@ -350,11 +364,6 @@ impl Framer {
         }
         Ok(None)
     }
-
-    /// Whether only whitespace has been seen so far.
-    pub fn is_idle(&self) -> bool {
-        !self.started
-    }
 }
 
 #[cfg(test)]
@@ -370,7 +379,9 @@ mod tests {
         assert_eq!(node.text, text.trim());
         assert_eq!(node.get("a").unwrap().text, "1.50");
         let b = node.get("b").unwrap();
-        let Kind::Array(items) = &b.kind else { panic!("not an array") };
+        let Kind::Array(items) = &b.kind else {
+            panic!("not an array")
+        };
         assert_eq!(items[0].text, r#""x\u00e9""#);
         assert_eq!(items[0].inner(), r"x\u00e9");
         assert_eq!(items[0].as_string().as_deref(), Some("xé"));
@@ -383,7 +394,9 @@ mod tests {
 
     #[test]
     fn rejects_bad_json() {
-        for bad in ["", "{", "[1,]", "{\"a\"}", "01", "1.", "\"\\x\"", "tru", "{} x", "\"a\nb\""] {
+        for bad in [
+            "", "{", "[1,]", "{\"a\"}", "01", "1.", "\"\\x\"", "tru", "{} x", "\"a\nb\"",
+        ] {
             assert!(parse(bad).is_err(), "{bad:?} accepted");
         }
         let deep = "[".repeat(MAX_DEPTH + 1) + &"]".repeat(MAX_DEPTH + 1);
@@ -399,7 +412,6 @@ mod tests {
         let end = framer.scan(&buf).unwrap().unwrap();
         assert_eq!(&buf[..end], b"\n {\"a\":\"}\\\"\",\"b\":[1]}");
         let mut framer = Framer::default();
-        assert!(framer.is_idle());
         assert_eq!(framer.scan(b"  42"), Err(NotAContainer));
     }
 }

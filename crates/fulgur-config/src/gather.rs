@@ -85,7 +85,7 @@ impl Location {
     fn scan(settings: &[RawSetting], cwd: &Path, home: &Path) -> Result<Location, ConfigError> {
         let mut location = Location {
             conf: None,
-            lightning_dir: home.join(".lightning"),
+            lightning_dir: cwd.join(home).join(".lightning"),
             network: Network::Bitcoin,
             rpc_file: None,
         };

@@ -41,7 +41,7 @@ mod tests {
         id[1] = 0xff;
         id[2] = 0x11;
         assert_eq!(default_color(&id), [3, 0xff, 0x11]);
-        assert_eq!(default_alias(&id), "ZESTYLANTERN");
+        assert_eq!(default_alias(&id), "ZESTYPRISM");
         assert!(ADJECTIVES.iter().chain(NOUNS.iter()).all(|w| w.len() <= 16));
     }
 }

@@ -95,7 +95,7 @@ mod tests {
         assert_eq!(s.scan(b"  \n"), Scan::Empty(3));
         assert_eq!(s.scan(b"  \n{\"a\":\"}\\\""), Scan::Incomplete);
         let full = b"  \n{\"a\":\"}\\\"\"}{\"b\":1}";
-        assert_eq!(s.scan(full), Scan::Complete { start: 3, end: 15 });
+        assert_eq!(s.scan(full), Scan::Complete { start: 3, end: 14 });
         let mut s = Scanner::new();
         assert_eq!(s.scan(b"[1,[2]] "), Scan::Complete { start: 0, end: 7 });
         let mut s = Scanner::new();

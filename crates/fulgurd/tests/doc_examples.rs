@@ -10,7 +10,7 @@
 
 use fulgur_testkit::{paths, Bitcoind, Node, NodeOptions};
 use serde_json::Value;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 struct Example {
     request: Value,
@@ -84,7 +84,7 @@ fn same_shape(doc: &Value, real: &Value, path: &str) -> Result<(), String> {
     }
 }
 
-fn check_or_update(node: &Node, file: &PathBuf, text: &mut String, only_stop: bool) -> Vec<String> {
+fn check_or_update(node: &Node, file: &Path, text: &mut String, only_stop: bool) -> Vec<String> {
     let update = std::env::var_os("FULGUR_UPDATE_DOCS").is_some();
     let mut failures = Vec::new();
     let mut edits = Vec::new();
