@@ -1,8 +1,5 @@
 //! A JSON reader that keeps the exact text of every value, so replies can be printed as the
-//! node sent them (numbers and string escapes untouched), and a framer that finds where one
-//! top-level value ends in a byte stream.
-
-use std::fmt;
+//! node sent them (numbers and string escapes untouched).
 
 /// Deepest nesting accepted, so a hostile reply cannot exhaust the stack.
 const MAX_DEPTH: usize = 512;
@@ -302,70 +299,6 @@ impl<'a> Parser<'a> {
     }
 }
 
-/// Finds the end of one top-level object or array in a growing buffer, resuming where the
-/// previous call stopped (so reading a large reply stays linear).
-#[derive(Debug, Default, Clone)]
-pub struct Framer {
-    scanned: usize,
-    depth: usize,
-    started: bool,
-    in_string: bool,
-    escape: bool,
-}
-
-/// The stream does not start with an object or array.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct NotAContainer;
-
-impl fmt::Display for NotAContainer {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("not an object or array")
-    }
-}
-
-impl Framer {
-    /// Scans `buf` (all unconsumed bytes, the same prefix as before plus new data); returns
-    /// the length of the first complete value once it has been seen.
-    pub fn scan(&mut self, buf: &[u8]) -> Result<Option<usize>, NotAContainer> {
-        while let Some(&b) = buf.get(self.scanned) {
-            self.scanned += 1;
-            if !self.started {
-                match b {
-                    b' ' | b'\t' | b'\n' | b'\r' => continue,
-                    b'{' | b'[' => {
-                        self.started = true;
-                        self.depth = 1;
-                        continue;
-                    }
-                    _ => return Err(NotAContainer),
-                }
-            }
-            if self.in_string {
-                if self.escape {
-                    self.escape = false;
-                } else if b == b'\\' {
-                    self.escape = true;
-                } else if b == b'"' {
-                    self.in_string = false;
-                }
-                continue;
-            }
-            match b {
-                b'"' => self.in_string = true,
-                b'{' | b'[' => self.depth += 1,
-                b'}' | b']' => {
-                    self.depth -= 1;
-                    if self.depth == 0 {
-                        return Ok(Some(self.scanned));
-                    }
-                }
-                _ => {}
-            }
-        }
-        Ok(None)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)] // Tests fail loudly on bad input.
@@ -401,17 +334,5 @@ mod tests {
         }
         let deep = "[".repeat(MAX_DEPTH + 1) + &"]".repeat(MAX_DEPTH + 1);
         assert!(parse(&deep).is_err());
-    }
-
-    #[test]
-    fn framer_finds_message_ends() {
-        let mut framer = Framer::default();
-        let mut buf = b"\n {\"a\":\"}\\\"\"".to_vec();
-        assert_eq!(framer.scan(&buf), Ok(None));
-        buf.extend_from_slice(b",\"b\":[1]}\n\n{\"next\":1}");
-        let end = framer.scan(&buf).unwrap().unwrap();
-        assert_eq!(&buf[..end], b"\n {\"a\":\"}\\\"\",\"b\":[1]}");
-        let mut framer = Framer::default();
-        assert_eq!(framer.scan(b"  42"), Err(NotAContainer));
     }
 }

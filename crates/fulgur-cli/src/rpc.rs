@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 
 use fulgur_config::LogLevel;
 
-use crate::rawjson::{self, Framer, Node};
+use crate::rawjson::{self, Node};
+use fulgur_rpc_types::framing::{Scan, Scanner};
 
 /// Longest socket path `connect` takes directly (`sun_path` holds 108 bytes with the NUL).
 const MAX_SOCKET_PATH: usize = 107;
@@ -43,7 +44,7 @@ pub enum RpcError {
 pub struct Connection {
     stream: UnixStream,
     buf: Vec<u8>,
-    framer: Framer,
+    framer: Scanner,
 }
 
 impl Connection {
@@ -65,7 +66,7 @@ impl Connection {
         Ok(Connection {
             stream: stream.map_err(connect_error)?,
             buf: Vec::new(),
-            framer: Framer::default(),
+            framer: Scanner::new(),
         })
     }
 
@@ -82,15 +83,15 @@ impl Connection {
         let mut chunk = vec![0u8; 64 * 1024];
         loop {
             match self.framer.scan(&self.buf) {
-                Ok(Some(end)) => {
+                Scan::Complete { end, .. } => {
                     let message: Vec<u8> = self.buf.drain(..end).collect();
-                    self.framer = Framer::default();
+                    self.framer = Scanner::new();
                     return String::from_utf8(message).map_err(|e| {
                         RpcError::Malformed(String::from_utf8_lossy(e.as_bytes()).into())
                     });
                 }
-                Ok(None) => {}
-                Err(_) => {
+                Scan::Empty(_) | Scan::Incomplete => {}
+                Scan::NotAnObject => {
                     return Err(RpcError::Malformed(
                         String::from_utf8_lossy(&self.buf).into(),
                     ))

@@ -5,6 +5,7 @@
 pub mod envelope;
 pub mod error;
 pub mod filter;
+pub mod framing;
 pub mod params;
 
 pub use envelope::{parse_request, Malformed, Request};

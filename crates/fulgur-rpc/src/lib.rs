@@ -2,7 +2,6 @@
 //! framing of concatenated JSON requests, the command registry (built-in commands now,
 //! plugin commands later) and dispatch with parameter checks and `filter`.
 
-pub mod framing;
 pub mod registry;
 pub mod server;
 

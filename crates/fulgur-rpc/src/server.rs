@@ -3,9 +3,9 @@
 //! request size, on connections and on requests in flight per connection (reading pauses
 //! while the cap is reached), and a clean stop on cancellation.
 
-use crate::framing::{Scan, Scanner};
 use crate::registry::Registry;
 use fulgur_rpc_types::envelope::error_reply;
+use fulgur_rpc_types::framing::{Scan, Scanner};
 use fulgur_rpc_types::RpcError;
 use serde_json::value::RawValue;
 use std::io;

@@ -28,6 +28,7 @@ pub struct Scanner {
     depth: usize,
     in_string: bool,
     escape: bool,
+    done: Option<(usize, usize)>,
 }
 
 impl Scanner {
@@ -36,8 +37,12 @@ impl Scanner {
         Self::default()
     }
 
-    /// Continues scanning `buf` (which must extend the bytes given before).
+    /// Continues scanning `buf` (which must extend the bytes given before). Once a value is
+    /// complete, further calls report the same value; start a new scanner for the next one.
     pub fn scan(&mut self, buf: &[u8]) -> Scan {
+        if let Some((start, end)) = self.done {
+            return Scan::Complete { start, end };
+        }
         while self.pos < buf.len() {
             let b = buf[self.pos];
             self.pos += 1;
@@ -66,8 +71,9 @@ impl Scanner {
                 b'"' => self.in_string = true,
                 b'{' | b'[' => self.depth += 1,
                 b'}' | b']' => {
-                    self.depth -= 1;
+                    self.depth = self.depth.saturating_sub(1);
                     if self.depth == 0 {
+                        self.done = Some((start, self.pos));
                         return Scan::Complete {
                             start,
                             end: self.pos,
@@ -96,6 +102,11 @@ mod tests {
         assert_eq!(s.scan(b"  \n{\"a\":\"}\\\""), Scan::Incomplete);
         let full = b"  \n{\"a\":\"}\\\"\"}{\"b\":1}";
         assert_eq!(s.scan(full), Scan::Complete { start: 3, end: 14 });
+        // A finished scan stays finished (the next value needs a new scanner).
+        assert_eq!(
+            s.scan(b"  \n{\"a\":\"}\\\"\"}}}}}"),
+            Scan::Complete { start: 3, end: 14 }
+        );
         let mut s = Scanner::new();
         assert_eq!(s.scan(b"[1,[2]] "), Scan::Complete { start: 0, end: 7 });
         let mut s = Scanner::new();
