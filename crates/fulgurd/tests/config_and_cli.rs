@@ -238,3 +238,54 @@ fn fulgur_cli_against_a_live_node() {
         String::from_utf8_lossy(&out.stderr).contains("/nonexistent-fulgur/regtest/lightning-rpc")
     );
 }
+
+#[test]
+fn rpc_file_and_mode_options() {
+    use std::os::unix::fs::PermissionsExt;
+    let b = Bitcoind::start().unwrap();
+    let node = Node::start(Some(&b), NodeOptions::default()).unwrap();
+    assert_eq!(
+        std::fs::metadata(&node.rpc_path)
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777,
+        0o600
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut args = Node::base_args(dir.path(), Some(&b));
+    args.extend([
+        "--rpc-file=my-rpc".to_string(),
+        "--rpc-file-mode=0660".to_string(),
+    ]);
+    let mut child = std::process::Command::new(paths::workspace_bin("fulgurd"))
+        .args(&args)
+        .spawn()
+        .unwrap();
+    let sock = dir.path().join("regtest/my-rpc");
+    let mut ready = false;
+    for _ in 0..200 {
+        if std::os::unix::net::UnixStream::connect(&sock).is_ok() {
+            ready = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(25));
+    }
+    assert!(ready, "no socket at {}", sock.display());
+    assert_eq!(
+        std::fs::metadata(&sock).unwrap().permissions().mode() & 0o777,
+        0o660
+    );
+    let out = std::process::Command::new(paths::workspace_bin("fulgur-cli"))
+        .args([
+            format!("--lightning-dir={}", dir.path().display()),
+            "--regtest".into(),
+            "--rpc-file=my-rpc".into(),
+            "stop".into(),
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert!(child.wait().unwrap().success());
+}
