@@ -54,10 +54,6 @@ impl<C> CommandDef<C> {
     }
 }
 
-fn params_raw(v: &Value) -> Value {
-    v.clone()
-}
-
 /// Whether a dispatch runs the command or only checks its parameters (`check`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
@@ -166,7 +162,7 @@ impl<C: Send + Sync + 'static> Registry<C> {
             ctx: ctx.clone(),
             registry: self.clone(),
             params,
-            raw_params: params_raw(params_in),
+            raw_params: params_in.clone(),
         };
         (def.handler)(call).await
     }
