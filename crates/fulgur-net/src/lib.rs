@@ -1,0 +1,1 @@
+//! fulgur-net (issue 3, in progress).

@@ -1,0 +1,1 @@
+//! fulgur-noise (issue 3, in progress).

@@ -1,0 +1,1 @@
+//! fulgur-peer (issue 3, in progress).

@@ -1,0 +1,1 @@
+//! fulgur-wire (issue 3, in progress).
