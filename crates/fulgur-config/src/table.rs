@@ -309,6 +309,11 @@ pub static OPTIONS: &[OptionSpec] = &[
     .with_default("false")
     .hidden(),
     flag("offline", "Neither listen nor reconnect to peers"),
+    u32_opt(
+        "max-connections",
+        "Fulgur: most peer connections open at once (incoming ones beyond it are closed)",
+    )
+    .with_default("1000"),
     boolean(
         "autolisten",
         "Listen on the default port when no address is given",
@@ -620,6 +625,21 @@ pub static OPTIONS: &[OptionSpec] = &[
     )
     .dev(),
     u32_opt("dev-bitcoind-poll", "Seconds between polls of bitcoind").dev(),
+    u32_opt(
+        "dev-handshake-timeout",
+        "Fulgur: seconds allowed for a peer's BOLT 8 handshake",
+    )
+    .dev(),
+    u32_opt(
+        "dev-ping-idle",
+        "Fulgur: seconds of peer silence before we ping it",
+    )
+    .dev(),
+    u32_opt(
+        "dev-pong-timeout",
+        "Fulgur: seconds to wait for a pong before hanging up",
+    )
+    .dev(),
     flag("dev-fast-gossip", "Use short gossip timers").dev(),
     flag(
         "dev-fast-gossip-prune",

@@ -29,6 +29,9 @@ impl ChainStatus {
         if let Some(p) = &self.problem {
             return Some(format!("Cannot use bitcoind: {p}"));
         }
+        if !self.connected_once {
+            return Some("Waiting for the first answer from bitcoind.".to_string());
+        }
         if self.initial_block_download || self.blockheight < self.headers {
             return Some("Bitcoind is not up-to-date with network.".to_string());
         }
@@ -101,9 +104,14 @@ mod tests {
 
     #[test]
     fn warnings() {
+        assert_eq!(
+            ChainStatus::default().bitcoind_warning().as_deref(),
+            Some("Waiting for the first answer from bitcoind.")
+        );
         let mut s = ChainStatus {
             blockheight: 10,
             headers: 10,
+            connected_once: true,
             ..Default::default()
         };
         assert_eq!(s.bitcoind_warning(), None);

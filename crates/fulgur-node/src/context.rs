@@ -35,6 +35,19 @@ pub struct NodeContext {
     pub chain: watch::Receiver<ChainStatus>,
     /// Cancelled to stop the node.
     pub shutdown: CancellationToken,
+    /// The peer layer.
+    pub peers: fulgur_net::PeerManager,
+    /// The feature bits we offer in `init`.
+    pub our_features: fulgur_types::features::Features,
+    /// The compressed node id.
+    pub node_id_bytes: [u8; 33],
+}
+
+impl NodeContext {
+    /// Our compressed node id.
+    pub fn node_key_id(&self) -> [u8; 33] {
+        self.node_id_bytes
+    }
 }
 
 /// Turns an `--announce-addr` value into a `getinfo.address` entry (`type`, `address`,

@@ -7,6 +7,8 @@ use crate::log::{ClnLayer, Logger};
 use crate::{alias, commands, hsm_file};
 use fulgur_bitcoind::{Auth, BitcoindClient, BitcoindConfig};
 use fulgur_config::Config;
+use fulgur_net::{NetConfig, PeerManager};
+use fulgur_peer::PeerConfig;
 use fulgur_rpc::{bind_socket, serve, Registry, ServerConfig};
 use std::os::unix::fs::DirBuilderExt;
 use std::path::Path;
@@ -92,7 +94,7 @@ pub fn run(mut config: Config) -> Result<(), DaemonError> {
         tracing::info!(target: "hsmd", "created new hsm_secret file at {}", hsm_path.display());
     }
     let id_bytes = secret.node_id().serialize();
-    let node_id = hex::encode(id_bytes);
+    let node_key = secret.node_secret_key();
     drop(secret);
     let alias = config
         .alias
@@ -120,7 +122,7 @@ pub fn run(mut config: Config) -> Result<(), DaemonError> {
         .build()
         .map_err(io_err("cannot start the async runtime"))?;
     let result = runtime.block_on(serve_until_stopped(
-        config, listener, node_id, alias, rgb, logger,
+        config, listener, node_key, alias, rgb, logger,
     ));
     let _ = std::fs::remove_file(&pid_file);
     result
@@ -129,13 +131,43 @@ pub fn run(mut config: Config) -> Result<(), DaemonError> {
 async fn serve_until_stopped(
     config: Config,
     listener: std::os::unix::net::UnixListener,
-    node_id: String,
+    node_key: secp256k1::SecretKey,
     alias: String,
     rgb: [u8; 3],
     logger: Arc<Logger>,
 ) -> Result<(), DaemonError> {
     let shutdown = CancellationToken::new();
     let tracker = TaskTracker::new();
+    let node_id_bytes =
+        secp256k1::PublicKey::from_secret_key(secp256k1::SECP256K1, &node_key).serialize();
+    let node_id = hex::encode(node_id_bytes);
+    let our_features = crate::features::init_features();
+    let mut peer_config = PeerConfig::new(
+        our_features.clone(),
+        crate::features::chain_hash(config.network),
+    );
+    if let Some(s) = config.get_u64("dev-ping-idle") {
+        peer_config.idle_before_ping = Duration::from_secs(s);
+    }
+    if let Some(s) = config.get_u64("dev-pong-timeout") {
+        peer_config.pong_timeout = Duration::from_secs(s);
+    }
+    let net_config = NetConfig {
+        node_key,
+        peer: peer_config,
+        listen: listen_addresses(&config)?,
+        max_connections: config.get_u64("max-connections").unwrap_or(1000) as usize,
+        handshake_timeout: Duration::from_secs(
+            config.get_u64("dev-handshake-timeout").unwrap_or(30),
+        ),
+        connect_timeout: Duration::from_secs(30),
+    };
+    let peers = PeerManager::start(net_config, shutdown.clone(), tracker.clone())
+        .await
+        .map_err(io_err("cannot start the peer network"))?;
+    for b in peers.bindings() {
+        tracing::info!(target: "connectd", "listening for peers on {b}");
+    }
     let rpc_path = config.rpc_file.clone();
     let listener = tokio::net::UnixListener::from_std(listener)
         .map_err(io_err(format!("cannot listen on {}", rpc_path.display())))?;
@@ -165,6 +197,9 @@ async fn serve_until_stopped(
         config,
         chain: chain_rx,
         shutdown: shutdown.clone(),
+        peers,
+        our_features,
+        node_id_bytes,
     });
     tracker.spawn(serve(
         listener,
@@ -198,4 +233,35 @@ async fn serve_until_stopped(
     let _ = std::fs::remove_file(&rpc_path);
     tracing::info!(target: "lightningd", "Shutdown complete");
     Ok(())
+}
+
+/// Where to listen for peers: every `--addr` and `--bind-addr` (IP addresses; a port of 0
+/// picks a free one), else the network's default port on all interfaces (IPv6 and IPv4 when
+/// the system allows, else IPv4), unless `--offline` or `autolisten=false`.
+fn listen_addresses(config: &Config) -> Result<Vec<std::net::SocketAddr>, DaemonError> {
+    if config.offline {
+        return Ok(Vec::new());
+    }
+    let port = config.network.default_lightning_port();
+    let mut out = Vec::new();
+    for text in config.addr.iter().chain(config.bind_addr.iter()) {
+        match fulgur_net::parse_address(text, port) {
+            Ok(fulgur_net::NetAddress::Ip(sa)) => out.push(sa),
+            Ok(fulgur_net::NetAddress::Dns { .. }) | Err(_) => return Err(DaemonError::Io {
+                what: format!("--addr/--bind-addr {text}"),
+                source: std::io::Error::new(
+                    std::io::ErrorKind::InvalidInput,
+                    "can only listen on an IP address (host names and Tor are not supported yet)",
+                ),
+            }),
+        }
+    }
+    if out.is_empty() && config.autolisten {
+        let any6 = std::net::SocketAddr::from((std::net::Ipv6Addr::UNSPECIFIED, port));
+        let any4 = std::net::SocketAddr::from((std::net::Ipv4Addr::UNSPECIFIED, port));
+        // A dual-stack IPv6 socket also takes IPv4; fall back to IPv4 alone without IPv6.
+        let v6_ok = std::net::TcpListener::bind(any6).is_ok();
+        out.push(if v6_ok { any6 } else { any4 });
+    }
+    Ok(out)
 }

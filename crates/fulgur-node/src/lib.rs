@@ -7,6 +7,7 @@ pub mod chain;
 pub mod commands;
 pub mod context;
 pub mod daemon;
+pub mod features;
 pub mod hsm_file;
 pub mod log;
 

@@ -5,7 +5,6 @@ use crate::paths;
 use crate::rpc::{socket_path, RpcClient, RpcReply};
 use anyhow::{bail, Context, Result};
 use serde_json::Value;
-use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -41,6 +40,7 @@ impl Node {
             "--log-level=debug".to_string(),
             "--developer".to_string(),
             "--dev-bitcoind-poll=1".to_string(),
+            format!("--addr=127.0.0.1:{}", crate::free_port()),
         ];
         if let Some(b) = bitcoind {
             args.push("--bitcoin-rpcconnect=127.0.0.1".to_string());
@@ -86,8 +86,12 @@ impl Node {
     fn wait_ready(&mut self, limit: Duration) -> Result<()> {
         let start = Instant::now();
         loop {
-            if UnixStream::connect(&self.rpc_path).is_ok() {
-                return Ok(());
+            // Ready means answering: the socket is bound early (it guards against a second
+            // instance), before the rest of the node is up.
+            if let Ok(mut c) = RpcClient::connect(&self.rpc_path) {
+                if c.call("getinfo", serde_json::json!([])).is_ok() {
+                    return Ok(());
+                }
             }
             if let Some(child) = self.child.as_mut() {
                 if let Some(status) = child.try_wait()? {

@@ -4,10 +4,12 @@
 //! Nothing here does I/O.
 
 pub mod amount;
+pub mod features;
 pub mod feerate;
 pub mod network;
 
 pub use amount::{AmountMsat, AmountParseError, AmountSat};
+pub use features::{Feature, Features};
 pub use feerate::{
     FeerateName, FeerateParseError, FeeratePerKw, FeerateSpec, FeerateStyle, UnknownFeerateStyle,
 };

@@ -70,7 +70,7 @@ fn daemonize(args: &[String], rpc_file: &std::path::Path) -> ExitCode {
     };
     let start = Instant::now();
     while start.elapsed() < Duration::from_secs(30) {
-        if std::os::unix::net::UnixStream::connect(rpc_file).is_ok() {
+        if answers(rpc_file) {
             return ExitCode::SUCCESS;
         }
         if let Ok(Some(status)) = child.try_wait() {
@@ -84,4 +84,19 @@ fn daemonize(args: &[String], rpc_file: &std::path::Path) -> ExitCode {
         rpc_file.display()
     );
     ExitCode::FAILURE
+}
+
+/// Whether the node at `rpc_file` answers a request (the socket exists before the node is up).
+fn answers(rpc_file: &std::path::Path) -> bool {
+    use std::io::{Read, Write};
+    let Ok(mut s) = std::os::unix::net::UnixStream::connect(rpc_file) else {
+        return false;
+    };
+    let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+    let req = br#"{"jsonrpc":"2.0","id":"fulgurd-daemon-ready","method":"getinfo","params":[]}"#;
+    if s.write_all(req).is_err() {
+        return false;
+    }
+    let mut buf = [0u8; 256];
+    matches!(s.read(&mut buf), Ok(n) if n > 0)
 }

@@ -117,6 +117,31 @@ fn every_result_matches_the_cln_schema() {
             "{method} {params}"
         );
     }
+    // Peer commands, against a second node.
+    let other = Node::start(Some(&b), NodeOptions::default()).unwrap();
+    let other_id = other.rpc("getinfo", json!({})).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let other_addr = other.rpc("getinfo", json!({})).unwrap()["binding"][0].clone();
+    let target = format!("{other_id}@127.0.0.1:{}", other_addr["port"]);
+    let peer_calls = [
+        ("connect", json!({"id": target})),
+        ("getinfo", json!({})),
+        ("listpeers", json!({})),
+        ("listpeers", json!({"id": other_id})),
+        ("ping", json!({"id": other_id})),
+        ("sendcustommsg", json!({"node_id": other_id, "msg": "ffff"})),
+        ("disconnect", json!({"id": other_id})),
+    ];
+    for (method, params) in peer_calls {
+        let result = node.rpc(method, params.clone()).unwrap();
+        assert_eq!(
+            schema::check_response(method, &result),
+            Ok(true),
+            "{method} {params}"
+        );
+    }
     // While bitcoind is unreachable, getinfo still matches (with its warning field).
     let lonely = Node::start(
         None,

@@ -12,6 +12,10 @@ use fulgur_testkit::{paths, Bitcoind, Node, NodeOptions};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
+/// The example peer's id (from the legacy `hsm_secret` 0x01..0x20) and address.
+const PEER_ID: &str = "037d8d1109836a88daf2b86d6e52e12351f9c274f597b78eca941525b309096ca8";
+const PEER_ADDR: &str = "127.0.0.1:19846";
+
 struct Example {
     request: Value,
     response_span: (usize, usize),
@@ -135,6 +139,20 @@ fn every_documented_example_holds() {
     b.generate(1).unwrap();
     let node = Node::start(Some(&b), NodeOptions::default()).unwrap();
     let mut stop_node = Node::start(Some(&b), NodeOptions::default()).unwrap();
+    // The peer the examples talk to: a fixed hsm_secret (so a fixed node id) on a fixed port.
+    let peer_dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(peer_dir.path().join("regtest")).unwrap();
+    let secret: Vec<u8> = (1..=32).collect();
+    std::fs::write(peer_dir.path().join("regtest/hsm_secret"), secret).unwrap();
+    let _peer = Node::start(
+        Some(&b),
+        NodeOptions {
+            lightning_dir: Some(peer_dir.path().to_path_buf()),
+            extra_args: vec![format!("--addr={PEER_ADDR}")],
+            ..Default::default()
+        },
+    )
+    .unwrap();
     let mut failures = Vec::new();
     let mut pages = 0;
     let mut files: Vec<PathBuf> = std::fs::read_dir(doc_dir())
@@ -151,6 +169,12 @@ fn every_documented_example_holds() {
             file.display()
         );
         pages += 1;
+        // Every page starts with the node connected to the example peer.
+        node.rpc(
+            "connect",
+            serde_json::json!({"id": format!("{PEER_ID}@{PEER_ADDR}")}),
+        )
+        .unwrap();
         failures.extend(check_or_update(&node, file, &mut text, false));
         failures.extend(check_or_update(&stop_node, file, &mut text, true));
         if std::env::var_os("FULGUR_UPDATE_DOCS").is_some() {

@@ -18,25 +18,48 @@ pub(super) fn def() -> CommandDef<NodeContext> {
 async fn run(call: Call<NodeContext>) -> Result<Value, RpcError> {
     let n = &call.ctx;
     let chain = n.chain.borrow().clone();
+    let num_peers = n.peers.list().await.len();
+    let binding: Vec<Value> = n
+        .peers
+        .bindings()
+        .iter()
+        .map(|sa| {
+            let kind = if sa.is_ipv4() { "ipv4" } else { "ipv6" };
+            json!({"type": kind, "address": sa.ip().to_string(), "port": sa.port()})
+        })
+        .collect();
+    let features = n.our_features.to_string();
     let mut out = json!({
         "id": n.identity.node_id,
         "alias": n.identity.alias,
         "color": n.identity.color,
-        "num_peers": 0,
+        "num_peers": num_peers,
         "num_pending_channels": 0,
         "num_active_channels": 0,
         "num_inactive_channels": 0,
         "address": n.announce,
+        "binding": binding,
         "version": VERSION,
         "blockheight": chain.blockheight,
         "network": n.config.network.name(),
         "fees_collected_msat": 0,
         "lightning-dir": n.network_dir.display().to_string(),
-        // No peer protocol yet, so no feature bits are offered anywhere.
-        "our_features": {"init": "", "node": "", "channel": "", "invoice": ""},
+        // No channels or invoices yet: only the connection features are offered.
+        "our_features": {"init": features, "node": features, "channel": "", "invoice": ""},
     });
+    if let Value::Object(m) = &mut out {
+        if binding_is_empty(m) {
+            m.remove("binding");
+        }
+    }
     if let (Some(w), Value::Object(m)) = (chain.bitcoind_warning(), &mut out) {
         m.insert("warning_bitcoind_sync".into(), Value::String(w));
     }
     Ok(out)
+}
+
+fn binding_is_empty(m: &serde_json::Map<String, Value>) -> bool {
+    m.get("binding")
+        .and_then(Value::as_array)
+        .is_some_and(Vec::is_empty)
 }

@@ -12,6 +12,7 @@ mod check;
 mod getinfo;
 mod help;
 mod listconfigs;
+mod peers;
 mod stop;
 
 /// Builds a command definition from an async function.
@@ -37,13 +38,15 @@ where
 
 /// Every built-in command, for registration and for tests that walk the documentation.
 pub fn builtin() -> Vec<CommandDef<NodeContext>> {
-    vec![
+    let mut all = vec![
         check::def(),
         getinfo::def(),
         help::def(),
         listconfigs::def(),
         stop::def(),
-    ]
+    ];
+    all.extend(peers::defs());
+    all
 }
 
 /// Registers every built-in command.
