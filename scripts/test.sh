@@ -2,9 +2,11 @@
 # The whole test suite, on a fresh machine or an old one:
 #   1. builds (or reuses) bitcoind and bitcoin-cli from the Bitcoin Core source in
 #      libbitcoinkernel-sys (cached under ~/.cache/fulgur);
-#   2. checks formatting and clippy (warnings are errors);
+#   then checks formatting and clippy (warnings are errors);
+#   2. builds (or reuses) the ldk-node test peer (test-peers/ldk-peer, cached likewise);
 #   3. runs every Rust test (unit, vectors, property, integration against real regtest
-#      bitcoind and fulgurd processes, the cln-rpc client, documented examples);
+#      bitcoind and fulgurd processes, interop with ldk-node, the cln-rpc client, documented
+#      examples);
 #   4. runs the pyln-client tests in a Python venv.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,6 +17,11 @@ step "bitcoind (cached build)"
 FULGUR_BITCOIND_DIR="$(scripts/build-bitcoind.sh | tail -n1)"
 export FULGUR_BITCOIND_DIR
 echo "using $FULGUR_BITCOIND_DIR"
+
+step "ldk-node test peer (cached build)"
+FULGUR_LDK_PEER="$(scripts/build-ldk-peer.sh | tail -n1)"
+export FULGUR_LDK_PEER
+echo "using $FULGUR_LDK_PEER"
 
 step "cargo fmt --check"
 cargo fmt --all -- --check

@@ -1,5 +1,9 @@
-//! What the node offers in `init` (BOLT 9): only features it implements — today the
-//! connection-level ones — and the chain it is on (BOLT 1 `networks`).
+//! What the node offers in `init` (BOLT 9) and the chain it is on (BOLT 1 `networks`).
+//!
+//! Today that is the features BOLT 9 marks ASSUMED — the baseline every node is expected to
+//! have, which other implementations (ldk-node among them) require of their peers — set as
+//! required, as Core Lightning sets them. Optional features are offered only once the code
+//! behind them exists.
 
 use fulgur_types::features::Features;
 use fulgur_types::Network;
@@ -7,10 +11,7 @@ use fulgur_wire::ChainHash;
 
 /// The `init` (and `node_announcement`) features.
 pub fn init_features() -> Features {
-    let mut f = Features::empty();
-    // var_onion_optin is assumed by every node today (BOLT 9 "ASSUMED").
-    f.set_required(fulgur_types::features::VAR_ONION_OPTIN);
-    f
+    Features::assumed()
 }
 
 /// The BOLT 1 `chain_hash` of `network`: its genesis block hash.

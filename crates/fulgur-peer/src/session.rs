@@ -277,7 +277,9 @@ impl PeerSession {
     fn handle_init(&mut self, init: Init) -> Vec<Action> {
         let mut theirs = init.features.clone();
         theirs.merge(&init.global_features);
-        let unknown = theirs.unknown_required(&self.config.our_features);
+        // ASSUMED features are understood by every node (BOLT 9), so never "unknown".
+        let known = self.config.our_features.union(&Features::assumed());
+        let unknown = theirs.unknown_required(&known);
         if !unknown.is_empty() {
             let bits: Vec<String> = unknown.iter().map(|b| b.to_string()).collect();
             return self.close(
@@ -506,6 +508,18 @@ mod tests {
         assert_eq!(
             disconnect_reason(&out),
             Some(&DisconnectReason::WrongNetwork)
+        );
+    }
+
+    #[test]
+    fn assumed_features_are_never_unknown() {
+        let now = Instant::now();
+        let (mut s, _) = PeerSession::new(config(), now);
+        // What ldk-node requires: data_loss_protect, static_remotekey, payment_secret, channel_type.
+        let out = s.handle_message(&init_bytes(Features::from_bits([0, 12, 14, 44]), None), now);
+        assert!(
+            matches!(&out[..], [Action::Event(PeerEvent::Ready { .. })]),
+            "{out:?}"
         );
     }
 

@@ -11,12 +11,14 @@
 )]
 
 pub mod bitcoind;
+pub mod ldk;
 pub mod node;
 pub mod paths;
 pub mod rpc;
 pub mod schema;
 
 pub use bitcoind::Bitcoind;
+pub use ldk::LdkPeer;
 pub use node::{Node, NodeOptions};
 pub use rpc::{RpcClient, RpcReply};
 

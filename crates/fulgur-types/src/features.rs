@@ -318,6 +318,15 @@ impl Features {
         })
     }
 
+    /// Every BOLT 9 feature marked ASSUMED (present on every node today), as required bits.
+    pub fn assumed() -> Features {
+        let mut f = Features::new();
+        for feature in ALL_KNOWN.iter().filter(|f| f.is_assumed()) {
+            f.set_required(*feature);
+        }
+        f
+    }
+
     /// The even bits set here whose feature pair `known` does not mention (neither of its
     /// bits set): per BOLT 1, a peer's unknown required feature means closing the connection.
     /// Pass the feature set this node understands (typically its own `init` features).

@@ -19,8 +19,10 @@ use std::io::{self, BufRead, Write};
 use std::path::{Path, PathBuf};
 use std::process;
 use std::str::FromStr;
+use std::sync::mpsc;
 use std::sync::Arc;
 use std::thread;
+use std::time::Duration;
 
 use ldk_node::bitcoin::secp256k1::PublicKey;
 use ldk_node::bitcoin::Network;
@@ -35,7 +37,8 @@ const LOG_FILE_NAME: &str = "ldk_node.log";
 
 const USAGE: &str = "usage: ldk-peer --datadir DIR --network regtest --listen 127.0.0.1:PORT \
 --bitcoind-rpc HOST:PORT --bitcoind-user U --bitcoind-password P [--alias NAME] \
-[--seed-hex HEX128] [--log-level gossip|trace|debug|info|warn|error] [--no-events]";
+[--seed-hex HEX128] [--log-level gossip|trace|debug|info|warn|error] [--sync-timeout SECS] \
+[--no-events]";
 
 struct Args {
     datadir: PathBuf,
@@ -49,6 +52,7 @@ struct Args {
     seed_hex: Option<String>,
     log_level: LogLevel,
     events: bool,
+    sync_timeout: Duration,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -62,6 +66,7 @@ fn parse_args() -> Result<Args, String> {
     let mut seed_hex = None;
     let mut log_level = LogLevel::Trace;
     let mut events = true;
+    let mut sync_timeout = Duration::from_secs(60);
 
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -90,6 +95,13 @@ fn parse_args() -> Result<Args, String> {
             "--bitcoind-password" => rpc_password = Some(value),
             "--alias" => alias = Some(value),
             "--seed-hex" => seed_hex = Some(value),
+            "--sync-timeout" => {
+                sync_timeout = Duration::from_secs(
+                    value
+                        .parse()
+                        .map_err(|e| format!("invalid --sync-timeout {value:?}: {e}"))?,
+                )
+            }
             "--log-level" => {
                 log_level = match value.to_ascii_lowercase().as_str() {
                     "gossip" => LogLevel::Gossip,
@@ -125,6 +137,7 @@ fn parse_args() -> Result<Args, String> {
         seed_hex,
         log_level,
         events,
+        sync_timeout,
     })
 }
 
@@ -462,11 +475,34 @@ fn main() {
             process::exit(1);
         }
     };
-    if let Err(e) = node.start() {
-        let e = format!("starting node: {}", node_err(e));
+    let startup_failed = |e: String| -> ! {
         eprintln!("ldk-peer: {e}");
         out.line(&json!({"event": "startup_failed", "error": e}));
         process::exit(1);
+    };
+    if let Err(e) = node.start() {
+        startup_failed(format!("starting node: {}", node_err(e)));
+    }
+
+    // `start` succeeds even if bitcoind is unreachable (ldk-node then keeps retrying its initial
+    // chain sync with backoff). Wait for that initial sync so that "ready" means the node is
+    // synced to bitcoind's tip, and fail fast on a bad RPC address or credentials.
+    let (tx, rx) = mpsc::channel();
+    let sync_node = Arc::clone(&node);
+    thread::spawn(move || {
+        let _ = tx.send(sync_node.sync_wallets());
+    });
+    match rx.recv_timeout(args.sync_timeout) {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => startup_failed(format!("initial chain sync failed: {}", node_err(e))),
+        Err(_) => startup_failed(format!(
+            "initial chain sync did not finish within {}s; is bitcoind RPC reachable at {}:{} \
+             with these credentials? (see {})",
+            args.sync_timeout.as_secs(),
+            args.rpc_host,
+            args.rpc_port,
+            node.config().storage_dir_path + "/" + LOG_FILE_NAME,
+        )),
     }
 
     out.line(&json!({
