@@ -87,6 +87,13 @@ pub fn run(mut config: Config) -> Result<(), DaemonError> {
     make_dir(&config.lightning_dir)?;
     make_dir(&network_dir)?;
     let logger = init_logging(&config)?;
+    // Every peer is a socket: take all the file descriptors the system allows us.
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(n) => tracing::debug!(target: "lightningd", "file descriptor limit: {n}"),
+        Err(e) => {
+            tracing::warn!(target: "lightningd", "cannot raise the file descriptor limit: {e}")
+        }
+    }
 
     let hsm_path = network_dir.join("hsm_secret");
     let (secret, created) = hsm_file::load_or_create(&hsm_path).map_err(io_err("hsm_secret"))?;

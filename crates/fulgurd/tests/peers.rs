@@ -516,3 +516,44 @@ fn silent_peer_is_pinged_then_dropped() {
         .unwrap();
     let _ = SECP256K1;
 }
+
+#[test]
+fn ipv6_and_dns_addresses() {
+    let b = Bitcoind::start().unwrap();
+    let x = start(&b, &[]);
+    let v6_port = free_port();
+    let y = start(&b, &[&format!("--addr=[::1]:{v6_port}")]);
+    let bindings = y.node.rpc("getinfo", json!({})).unwrap()["binding"].clone();
+    assert!(
+        bindings
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|b| b["type"] == "ipv6" && b["address"] == "::1"),
+        "{bindings}"
+    );
+    // IPv6 literal.
+    let r = x
+        .node
+        .rpc(
+            "connect",
+            json!({"id": format!("{}@[::1]:{v6_port}", y.id)}),
+        )
+        .unwrap();
+    assert_eq!(
+        r["address"],
+        json!({"type": "ipv6", "address": "::1", "port": v6_port})
+    );
+    x.node.rpc("disconnect", json!({"id": y.id})).unwrap();
+    wait_until("the disconnect", || peer_ids(&x.node).is_empty());
+    // A DNS name, resolved when connecting.
+    let r = x
+        .node
+        .rpc(
+            "connect",
+            json!({"id": y.id, "host": "localhost", "port": y.port}),
+        )
+        .unwrap();
+    assert_eq!(r["id"], y.id.as_str());
+    assert_eq!(r["address"]["port"], y.port);
+}
