@@ -627,7 +627,7 @@ pub static OPTIONS: &[OptionSpec] = &[
     u32_opt("dev-bitcoind-poll", "Seconds between polls of bitcoind").dev(),
     u32_opt(
         "dev-handshake-timeout",
-        "Fulgur: seconds allowed for a peer's BOLT 8 handshake",
+        "Fulgur: seconds allowed for a peer's BOLT 8 handshake, and then for its init",
     )
     .dev(),
     u32_opt(

@@ -3,6 +3,7 @@
 //! task in between runs [`PeerSession`], its timers and the manager's commands.
 
 use crate::address::NetAddress;
+use crate::error::Failure;
 use crate::manager::{ConnId, Direction, ManagerEvent};
 use fulgur_noise::Transport;
 use fulgur_peer::{Action, DisconnectReason, PeerConfig, PeerEvent, PeerSession};
@@ -32,6 +33,37 @@ pub enum PeerCommand {
     Custom(Vec<u8>),
     /// Hang up.
     Disconnect,
+}
+
+/// How a connection ended.
+enum End {
+    /// The session decided (or was told) to hang up.
+    Session(DisconnectReason),
+    /// The socket closed or failed, or the node is stopping.
+    Io(String),
+}
+
+impl std::fmt::Display for End {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            End::Session(r) => write!(f, "{r}"),
+            End::Io(e) => f.write_str(e),
+        }
+    }
+}
+
+impl End {
+    /// What a `connect` waiting for this peer's `init` is told.
+    fn failure_before_init(&self, peer_said: Option<String>) -> Failure {
+        match self {
+            End::Session(DisconnectReason::NoInit(t)) => Failure::NoInit(*t),
+            End::Session(DisconnectReason::PeerError(text)) => Failure::ClosedBeforeInit {
+                peer_said: Some(text.clone()),
+            },
+            End::Session(other) => Failure::Rejected(other.to_string()),
+            End::Io(_) => Failure::ClosedBeforeInit { peer_said },
+        }
+    }
 }
 
 /// Everything a connection task needs.
@@ -120,26 +152,22 @@ pub async fn run(
     let mut pending_ping: Option<oneshot::Sender<Result<u16, String>>> = None;
     let mut last_warning: Option<String> = None;
     let mut actions = first;
-    let reason: String = 'run: loop {
+    let end: End = 'run: loop {
         for action in actions.drain(..) {
             match action {
                 Action::Send(msg) => {
                     if out_tx.send(msg.encode()).await.is_err() {
-                        break 'run "connection lost while sending".to_string();
+                        break 'run End::Io("connection lost while sending".into());
                     }
                 }
                 Action::SendRaw(raw) => {
                     if out_tx.send(raw).await.is_err() {
-                        break 'run "connection lost while sending".to_string();
+                        break 'run End::Io("connection lost while sending".into());
                     }
                 }
                 Action::Disconnect(why) => {
                     tracing::debug!(target: "connectd", peer_id = peer_id.as_str(), "disconnecting: {why}");
-                    break 'run match (&why, &last_warning) {
-                        (DisconnectReason::PeerError(_), _) => why.to_string(),
-                        (_, Some(w)) if !session.is_ready() => format!("{why} (peer said: {w})"),
-                        _ => why.to_string(),
-                    };
+                    break 'run End::Session(why);
                 }
                 Action::Event(ev) => match ev {
                     PeerEvent::Ready { features } => {
@@ -190,11 +218,11 @@ pub async fn run(
         }
         let deadline = session.poll_timeout().map(tokio::time::Instant::from_std);
         tokio::select! {
-            _ = p.shutdown.cancelled() => break 'run "node shutting down".to_string(),
+            _ = p.shutdown.cancelled() => break 'run End::Io("node shutting down".into()),
             incoming = in_rx.recv() => match incoming {
                 Some(Ok(msg)) => actions = session.handle_message(&msg, Instant::now()),
-                Some(Err(e)) => break 'run e,
-                None => break 'run "connection closed".to_string(),
+                Some(Err(e)) => break 'run End::Io(e),
+                None => break 'run End::Io("connection closed".into()),
             },
             cmd = commands.recv() => match cmd {
                 Some(PeerCommand::Ping { len, pongbytes, reply }) => match session.request_ping(len, pongbytes, Instant::now()) {
@@ -209,9 +237,12 @@ pub async fn run(
             }
         }
     };
+    let reason = end.to_string();
     if let Some(r) = pending_ping.take() {
         let _ = r.send(Err(format!("peer disconnected: {reason}")));
     }
+    let was_ready = session.their_features().is_some();
+    let before_init = (!was_ready).then(|| end.failure_before_init(last_warning));
     drop(out_tx);
     // Let queued messages (a warning explaining the hang-up) reach the peer, briefly.
     let _ = tokio::time::timeout(std::time::Duration::from_secs(2), writer).await;
@@ -223,7 +254,7 @@ pub async fn run(
             conn_id: p.conn_id,
             node_id: p.node_id,
             reason,
-            was_ready: session.their_features().is_some(),
+            before_init,
         })
         .await;
 }

@@ -122,10 +122,10 @@ pub enum ManagerEvent {
         conn_id: ConnId,
         /// The peer.
         node_id: PublicKey,
-        /// Why.
+        /// Why (for the log).
         reason: String,
-        /// Whether `init` had completed.
-        was_ready: bool,
+        /// When it ended before `init` completed: what a waiting `connect` is told.
+        before_init: Option<Failure>,
     },
 }
 
@@ -435,8 +435,8 @@ impl State {
             ManagerEvent::Closed {
                 conn_id,
                 node_id,
-                reason,
-                was_ready,
+                reason: _,
+                before_init,
             } => {
                 let Some(e) = self.peers.get(&node_id).filter(|e| e.conn_id == conn_id) else {
                     return;
@@ -444,25 +444,13 @@ impl State {
                 let addr = e.info.addr.to_string();
                 self.peers.remove(&node_id);
                 self.open.fetch_sub(1, Ordering::AcqRel);
-                if !was_ready {
-                    if let Some(waiters) = self.waiters.remove(&node_id) {
-                        let failure = if reason.contains("peer said")
-                            || reason.contains("connection closed")
-                        {
-                            Failure::ClosedBeforeInit {
-                                peer_said: reason
-                                    .split_once("peer said: ")
-                                    .map(|(_, s)| s.trim_end_matches(')').to_string()),
-                            }
-                        } else {
-                            Failure::Rejected(reason)
+                if let Some(failure) = before_init {
+                    for w in self.waiters.remove(&node_id).unwrap_or_default() {
+                        let error = ConnectError {
+                            addr: addr.clone(),
+                            failure: failure.clone(),
                         };
-                        for w in waiters {
-                            let _ = w.send(Err(ConnectFailure::Failed(ConnectError {
-                                addr: addr.clone(),
-                                failure: failure.clone(),
-                            })));
-                        }
+                        let _ = w.send(Err(ConnectFailure::Failed(error)));
                     }
                 }
             }

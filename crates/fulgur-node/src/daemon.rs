@@ -159,6 +159,9 @@ async fn serve_until_stopped(
     if let Some(s) = config.get_u64("dev-pong-timeout") {
         peer_config.pong_timeout = Duration::from_secs(s);
     }
+    if let Some(s) = config.get_u64("dev-handshake-timeout") {
+        peer_config.init_timeout = Duration::from_secs(s);
+    }
     let net_config = NetConfig {
         node_key,
         peer: peer_config,

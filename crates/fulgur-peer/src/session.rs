@@ -237,8 +237,11 @@ impl PeerSession {
             }
         };
         if self.their_features.is_none() {
+            // A peer refusing us often says why in a warning or error before hanging up:
+            // keep its words rather than treating them as a protocol violation.
             return match msg {
                 Message::Init(init) => self.handle_init(init),
+                Message::Warning(_) | Message::Error(_) => self.handle_control(msg),
                 other => self.close(DisconnectReason::MessageBeforeInit(other.msg_type()), true),
             };
         }
@@ -249,6 +252,17 @@ impl PeerSession {
             })],
             Message::Ping(ping) => self.handle_ping(ping),
             Message::Pong(pong) => self.handle_pong(pong, now),
+            Message::Warning(_) | Message::Error(_) => self.handle_control(msg),
+            Message::Unknown { .. } => vec![Action::Event(PeerEvent::Custom {
+                raw: bytes.to_vec(),
+            })],
+            other => vec![Action::Event(PeerEvent::Message(Box::new(other)))],
+        }
+    }
+
+    /// A `warning` or `error`: reported, and an `error` for every channel ends the session.
+    fn handle_control(&mut self, msg: Message) -> Vec<Action> {
+        match msg {
             Message::Warning(w) => {
                 let channel_id = (!w.channel_id.is_all_zero()).then_some(w.channel_id);
                 vec![Action::Event(PeerEvent::Warning {
@@ -267,10 +281,7 @@ impl PeerSession {
                     })]
                 }
             }
-            Message::Unknown { .. } => vec![Action::Event(PeerEvent::Custom {
-                raw: bytes.to_vec(),
-            })],
-            other => vec![Action::Event(PeerEvent::Message(Box::new(other)))],
+            _ => Vec::new(),
         }
     }
 
@@ -520,6 +531,35 @@ mod tests {
         assert!(
             matches!(&out[..], [Action::Event(PeerEvent::Ready { .. })]),
             "{out:?}"
+        );
+    }
+
+    #[test]
+    fn warning_before_init_is_kept_and_error_ends() {
+        let now = Instant::now();
+        let (mut s, _) = PeerSession::new(config(), now);
+        let w = Message::Warning(WarningMessage {
+            channel_id: ChannelId::all_zero(),
+            data: b"no thanks".to_vec(),
+        })
+        .encode();
+        let out = s.handle_message(&w, now);
+        assert_eq!(
+            out,
+            vec![Action::Event(PeerEvent::Warning {
+                channel_id: None,
+                text: "no thanks".into()
+            })]
+        );
+        let e = Message::Error(fulgur_wire::ErrorMessage {
+            channel_id: ChannelId::all_zero(),
+            data: b"bye".to_vec(),
+        })
+        .encode();
+        let out = s.handle_message(&e, now);
+        assert_eq!(
+            disconnect_reason(&out),
+            Some(&DisconnectReason::PeerError("bye".into()))
         );
     }
 

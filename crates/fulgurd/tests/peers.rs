@@ -557,3 +557,66 @@ fn ipv6_and_dns_addresses() {
     assert_eq!(r["id"], y.id.as_str());
     assert_eq!(r["address"]["port"], y.port);
 }
+
+/// A raw BOLT 8 responder on a free port: completes the handshake, then runs `then` on the
+/// transport and socket. Returns its node id and port.
+fn raw_responder(
+    then: impl FnOnce(&mut TcpStream, &mut Transport) + Send + 'static,
+) -> (String, u16) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let key = SecretKey::from_slice(&[0x33; 32]).unwrap();
+    let id = hex::encode(PublicKey::from_secret_key(SECP256K1, &key).serialize());
+    std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        let mut responder =
+            fulgur_noise::Responder::new(key, SecretKey::from_slice(&[0x44; 32]).unwrap());
+        let mut act_one = [0u8; 50];
+        s.read_exact(&mut act_one).unwrap();
+        s.write_all(&responder.process_act_one(&act_one).unwrap())
+            .unwrap();
+        let mut act_three = [0u8; 66];
+        s.read_exact(&mut act_three).unwrap();
+        let (mut t, _) = responder.process_act_three(&act_three).unwrap();
+        then(&mut s, &mut t);
+    });
+    (id, port)
+}
+
+#[test]
+fn connect_reports_what_the_peer_said_and_a_missing_init() {
+    let b = Bitcoind::start().unwrap();
+    let x = start(&b, &["--dev-handshake-timeout=2"]);
+
+    // The peer explains itself in a warning, then hangs up.
+    let (id, port) = raw_responder(|s, t| {
+        let w = fulgur_wire::Message::Warning(fulgur_wire::WarningMessage::new(
+            fulgur_wire::ChannelId::all_zero(),
+            "we only talk to friends",
+        ));
+        s.write_all(&t.encrypt(&w.encode()).unwrap()).unwrap();
+        std::thread::sleep(Duration::from_millis(200));
+    });
+    let (code, msg) = x
+        .node
+        .call("connect", json!({"id": format!("{id}@127.0.0.1:{port}")}))
+        .unwrap()
+        .error()
+        .unwrap();
+    assert_eq!(code, 402);
+    assert!(
+        msg.contains("disconnected before sending init") && msg.contains("we only talk to friends"),
+        "{msg}"
+    );
+
+    // The peer completes the handshake and then says nothing.
+    let (id, port) = raw_responder(|_, _| std::thread::sleep(Duration::from_secs(5)));
+    let (code, msg) = x
+        .node
+        .call("connect", json!({"id": format!("{id}@127.0.0.1:{port}")}))
+        .unwrap()
+        .error()
+        .unwrap();
+    assert_eq!(code, 402);
+    assert!(msg.contains("sent no init within 2s"), "{msg}");
+}
