@@ -552,14 +552,26 @@ async fn listen(
     open: Arc<AtomicUsize>,
     shutdown: CancellationToken,
 ) {
+    let mut failures: u32 = 0;
     loop {
         let (mut stream, peer_addr) = tokio::select! {
             _ = shutdown.cancelled() => return,
             r = listener.accept() => match r {
-                Ok(x) => x,
+                Ok(x) => {
+                    if failures > 0 {
+                        tracing::info!(target: "connectd", "accepting again after {failures} failed attempts");
+                        failures = 0;
+                    }
+                    x
+                }
                 Err(e) => {
-                    tracing::warn!(target: "connectd", "accept failed: {e}");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    // Out of file descriptors, typically: say so once per streak, back off.
+                    failures += 1;
+                    if failures == 1 {
+                        tracing::warn!(target: "connectd", "accept failed: {e} (retrying with back-off)");
+                    }
+                    let pause = 50u64.saturating_mul(1 << failures.min(5));
+                    tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
                     continue;
                 }
             },

@@ -74,14 +74,26 @@ pub async fn serve<C: Send + Sync + 'static>(
 ) {
     let open = Arc::new(AtomicUsize::new(0));
     let mut next_id: u64 = 0;
+    let mut failures: u32 = 0;
     loop {
         let stream = tokio::select! {
             _ = shutdown.cancelled() => break,
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
+                Ok((stream, _)) => {
+                    if failures > 0 {
+                        tracing::info!(target: "jsonrpc", "accepting again after {failures} failed attempts");
+                        failures = 0;
+                    }
+                    stream
+                }
                 Err(e) => {
-                    tracing::warn!(target: "jsonrpc", "accept failed: {e}");
-                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    // Out of file descriptors, typically: say so once per streak, back off.
+                    failures += 1;
+                    if failures == 1 {
+                        tracing::warn!(target: "jsonrpc", "accept failed: {e} (retrying with back-off)");
+                    }
+                    let pause = 50u64.saturating_mul(1 << failures.min(5));
+                    tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
                     continue;
                 }
             },

@@ -10,6 +10,7 @@
     reason = "test fixtures fail loudly by design"
 )]
 
+pub mod bench_peers;
 pub mod bitcoind;
 pub mod ldk;
 pub mod node;

@@ -14,6 +14,13 @@
 //!    one; min/median/max (target ≤ 200 ms).
 //! 3. Idle resident memory: `VmRSS` and `VmHWM` of `fulgurd` a few seconds after it started
 //!    (target ≤ 30 MB), and again after the round-trip load.
+//! 4. Peers, with raw BOLT 8 clients on the peer port (each its own node id, made from a
+//!    counter): `fulgurd`'s CPU time per connection for N sequential connections that each do
+//!    the handshake, exchange `init` and close (target < 1 ms; its threads' run times from
+//!    `/proc/<pid>/task/*/schedstat`, utime + stime as a cross-check), and the client's wall
+//!    time per connection; then the resident memory of 1,000 idle connected peers (target ≤ 50 MB
+//!    on top of the idle node), and that `listpeers` lists them all. This process raises its
+//!    own file descriptor limit for that.
 //!
 //! `fulgurd` is the one the test kit finds: `$FULGUR_BIN_DIR/fulgurd`, else next to this
 //! binary. Debug builds give figures that say little; see `--release-hint`.
@@ -36,6 +43,8 @@ const FULLY_CHECKED: usize = 3;
 const TARGET_CALLS: f64 = 20_000.0;
 const TARGET_START_MS: f64 = 200.0;
 const TARGET_RSS_MB: f64 = 30.0;
+const TARGET_HANDSHAKE_MS: f64 = 1.0;
+const TARGET_PEERS_MB: f64 = 50.0;
 
 const USAGE: &str = "\
 usage: fulgur-bench [options]
@@ -47,7 +56,9 @@ Prints fulgurd performance figures next to their targets (never fails on a misse
   --depth N        requests in flight per client in the pipelined round (default 16)
   --starts N       fulgurd starts per start-up series (default 10)
   --idle N         seconds to let fulgurd idle before reading its memory (default 3)
-  --only LIST      comma-separated parts to run: rpc,start,memory (default all)
+  --handshakes N   sequential connect/handshake/init/close cycles timed (default 200)
+  --peers N        idle peers held open for the peer memory figure (default 1000)
+  --only LIST      comma-separated parts to run: rpc,start,memory,peers (default all)
   --release-hint   print how to get meaningful (release build) figures
   -h, --help       this text
 
@@ -68,6 +79,9 @@ struct Args {
     rpc: bool,
     start: bool,
     memory: bool,
+    peers: bool,
+    handshakes: usize,
+    idle_peers: usize,
     release_hint: bool,
 }
 
@@ -81,6 +95,9 @@ fn parse_args() -> Result<Option<Args>> {
         rpc: true,
         start: true,
         memory: true,
+        peers: true,
+        handshakes: 200,
+        idle_peers: 1000,
         release_hint: false,
     };
     let mut it = std::env::args().skip(1);
@@ -101,15 +118,20 @@ fn parse_args() -> Result<Option<Args>> {
             "--depth" => a.depth = value("a number")?.parse()?,
             "--starts" => a.starts = value("a number")?.parse()?,
             "--idle" => a.idle = value("a number")?.parse()?,
+            "--handshakes" => a.handshakes = value("a number")?.parse()?,
+            "--peers" => a.idle_peers = value("a number")?.parse()?,
             "--only" => {
                 let list = value("a list")?;
-                (a.rpc, a.start, a.memory) = (false, false, false);
+                (a.rpc, a.start, a.memory, a.peers) = (false, false, false, false);
                 for part in list.split(',') {
                     match part.trim() {
                         "rpc" => a.rpc = true,
                         "start" => a.start = true,
                         "memory" => a.memory = true,
-                        other => bail!("--only: unknown part {other:?} (rpc, start, memory)"),
+                        "peers" => a.peers = true,
+                        other => {
+                            bail!("--only: unknown part {other:?} (rpc, start, memory, peers)")
+                        }
                     }
                 }
             }
@@ -128,8 +150,13 @@ fn parse_args() -> Result<Option<Args>> {
         || a.clients == 0
         || a.depth == 0
         || a.starts == 0
+        || a.handshakes == 0
+        || a.idle_peers == 0
     {
-        bail!("--seconds, --clients, --depth and --starts must be positive, --idle not negative");
+        bail!(
+            "--seconds, --clients, --depth, --starts, --handshakes and --peers must be positive, \
+             --idle not negative"
+        );
     }
     Ok(Some(a))
 }
@@ -159,6 +186,11 @@ fn run() -> Result<()> {
         std::thread::available_parallelism().map_or(0, |n| n.get()),
         load_average()
     );
+    // The peer part holds a socket per peer; take every file descriptor the system allows.
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(n) => println!("files:    this process may open {n} file descriptors"),
+        Err(e) => println!("files:    cannot raise the file descriptor limit: {e}"),
+    }
     if kind.starts_with("debug") && !args.release_hint {
         println!(
             "note:     debug build; run with --release-hint for how to measure a release build"
@@ -219,6 +251,20 @@ fn run() -> Result<()> {
 
     if args.start {
         startup_rounds(&args, &bin, &bitcoind, &mut table)?;
+    }
+    if args.peers {
+        // A failing part is reported in the table; the other still runs.
+        if let Err(e) = peers::handshake_round(args.handshakes, &bitcoind, &mut table) {
+            table.row(
+                format!("peer handshakes: failed: {e:#}"),
+                "",
+                "",
+                Some(false),
+            );
+        }
+        if let Err(e) = peers::idle_peers_round(args.idle_peers, args.idle, &bitcoind, &mut table) {
+            table.row(format!("idle peers: failed: {e:#}"), "", "", Some(false));
+        }
     }
     drop(bitcoind);
 
@@ -830,6 +876,482 @@ impl Memory {
 /// kB (as /proc counts, 1024 bytes) to MB (MiB).
 fn kb_mb(kb: u64) -> f64 {
     kb as f64 / 1024.0
+}
+
+// ---------------------------------------------------------------------------------------------
+// Peers
+
+mod peers {
+    use super::{cpu_seconds, kb_mb, percentile_ms, progress, Memory, Stats, Table};
+    use super::{TARGET_HANDSHAKE_MS, TARGET_PEERS_MB};
+    use anyhow::{bail, Context, Result};
+    use fulgur_testkit::bench_peers::{counter_key, regtest_init, ConnectTimings, RawPeer};
+    use fulgur_testkit::{Bitcoind, Node, NodeOptions};
+    use secp256k1::PublicKey;
+    use serde_json::{json, Value};
+    use std::io::{ErrorKind, Read, Write};
+    use std::net::SocketAddr;
+    use std::os::unix::net::UnixStream;
+    use std::path::Path;
+    use std::time::{Duration, Instant};
+
+    /// Limit for each socket read or write of a client.
+    const IO_LIMIT: Duration = Duration::from_secs(10);
+
+    /// Key tags: the counter keys of each series differ in their first byte.
+    const TAG_WARM: u8 = 0x10;
+    const TAG_CYCLE: u8 = 0x20;
+    const TAG_IDLE: u8 = 0x30;
+    /// Added to a node key's tag for its connection's ephemeral key.
+    const EPHEMERAL: u8 = 0x01;
+
+    /// A `fulgurd` and where its peers connect.
+    struct PeerNode {
+        node: Node,
+        pid: u32,
+        id: PublicKey,
+        addr: SocketAddr,
+    }
+
+    impl PeerNode {
+        fn start(bitcoind: &Bitcoind, max_connections: Option<usize>) -> Result<PeerNode> {
+            let extra_args = max_connections
+                .map(|m| vec![format!("--max-connections={m}")])
+                .unwrap_or_default();
+            let node = Node::start(
+                Some(bitcoind),
+                NodeOptions {
+                    extra_args,
+                    ..Default::default()
+                },
+            )?;
+            let pid = node.pid().context("fulgurd has no pid")?;
+            let info = node.rpc("getinfo", json!({}))?;
+            let id: PublicKey = info["id"]
+                .as_str()
+                .context("getinfo has no id")?
+                .parse()
+                .context("getinfo id is not a public key")?;
+            let port = info["binding"][0]["port"]
+                .as_u64()
+                .and_then(|p| u16::try_from(p).ok())
+                .with_context(|| format!("getinfo has no binding port: {info}"))?;
+            let addr = SocketAddr::from(([127, 0, 0, 1], port));
+            Ok(PeerNode {
+                node,
+                pid,
+                id,
+                addr,
+            })
+        }
+
+        /// One connection as node `n` of series `tag`, through the `init` exchange.
+        fn connect(&self, tag: u8, n: u64, init: &[u8]) -> Result<(RawPeer, ConnectTimings)> {
+            RawPeer::connect(
+                self.addr,
+                self.id,
+                counter_key(tag, n),
+                counter_key(tag + EPHEMERAL, n),
+                init,
+                IO_LIMIT,
+            )
+        }
+
+        /// The node's open file descriptors (0 if unreadable).
+        fn open_fds(&self) -> usize {
+            std::fs::read_dir(format!("/proc/{}/fd", self.pid)).map_or(0, |d| d.count())
+        }
+
+        /// How many log lines contain `needle`.
+        fn log_lines(&self, needle: &str) -> usize {
+            self.node
+                .log()
+                .lines()
+                .filter(|l| l.contains(needle))
+                .count()
+        }
+    }
+
+    /// CPU time of a process: utime + stime from `/proc/<pid>/stat` (10 ms ticks) and the sum
+    /// of its threads' `schedstat` run times (nanoseconds; threads that exited are missed).
+    #[derive(Clone, Copy)]
+    struct Cpu {
+        stat_s: f64,
+        sched_s: f64,
+    }
+
+    impl Cpu {
+        fn read(pid: u32) -> Result<Cpu> {
+            Ok(Cpu {
+                stat_s: cpu_seconds(&pid.to_string())?,
+                sched_s: sched_seconds(pid),
+            })
+        }
+        fn since(self, before: Cpu) -> Cpu {
+            Cpu {
+                stat_s: self.stat_s - before.stat_s,
+                sched_s: self.sched_s - before.sched_s,
+            }
+        }
+    }
+
+    /// Sum of the first field of `/proc/<pid>/task/*/schedstat`: time on a CPU, in ns.
+    fn sched_seconds(pid: u32) -> f64 {
+        let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+            return 0.0;
+        };
+        let mut ns = 0u64;
+        for t in tasks.flatten() {
+            if let Ok(s) = std::fs::read_to_string(t.path().join("schedstat")) {
+                ns += s
+                    .split_whitespace()
+                    .next()
+                    .and_then(|v| v.parse::<u64>().ok())
+                    .unwrap_or(0);
+            }
+        }
+        ns as f64 / 1e9
+    }
+
+    /// fulgurd's CPU while idle, per second of wall time, measured over `secs`.
+    fn idle_rate(pid: u32, secs: f64) -> Result<Cpu> {
+        let c0 = Cpu::read(pid)?;
+        std::thread::sleep(Duration::from_secs_f64(secs));
+        let d = Cpu::read(pid)?.since(c0);
+        Ok(Cpu {
+            stat_s: d.stat_s / secs,
+            sched_s: d.sched_s / secs,
+        })
+    }
+
+    fn ms_per(seconds: f64, n: usize) -> f64 {
+        seconds * 1e3 / n as f64
+    }
+
+    /// Part 1: `n` sequential connections, each handshake + `init` exchange + close.
+    pub fn handshake_round(n: usize, bitcoind: &Bitcoind, table: &mut Table) -> Result<()> {
+        progress("peers: starting fulgurd");
+        let pn = PeerNode::start(bitcoind, None)?;
+        let init = regtest_init();
+        // Settle after start, then a few untimed connections so lazy set-up is done.
+        std::thread::sleep(Duration::from_secs(1));
+        for i in 0..10 {
+            pn.connect(TAG_WARM, i, &init)
+                .context("warm-up connection")?
+                .0
+                .close();
+        }
+        progress("peers: measuring fulgurd's idle CPU for 2s");
+        let idle = idle_rate(pn.pid, 2.0)?;
+
+        progress(&format!(
+            "peers: {n} sequential connections (handshake, init, close)"
+        ));
+        let fds0 = pn.open_fds();
+        let (s0, c0) = (Cpu::read(pn.pid)?, cpu_seconds("self")?);
+        let t0 = Instant::now();
+        let mut timings = Vec::with_capacity(n);
+        for i in 0..n {
+            let (peer, t) = pn
+                .connect(TAG_CYCLE, i as u64, &init)
+                .with_context(|| format!("connection {} of {n}", i + 1))?;
+            peer.close();
+            timings.push(t);
+        }
+        let loop_s = t0.elapsed().as_secs_f64();
+        // The hang-ups are part of the cost: wait until fulgurd closed every socket.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while pn.open_fds() > fds0 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+        let window = t0.elapsed().as_secs_f64();
+        let server = Cpu::read(pn.pid)?.since(s0);
+        let client = cpu_seconds("self")? - c0;
+
+        let net = |total: f64, rate: f64| (total - rate * window).max(0.0);
+        // Thread run times are exact; utime + stime come in 10 ms ticks, too coarse for a
+        // small n. Fall back to them if schedstat is not available.
+        let precise = server.sched_s > 0.0;
+        let (used, idle_rate) = if precise {
+            (server.sched_s, idle.sched_s)
+        } else {
+            (server.stat_s, idle.stat_s)
+        };
+        let per = ms_per(used, n);
+        table.row(
+            format!("peer handshake + init + close, fulgurd CPU per connection (n={n})"),
+            format!("{per:.3} ms"),
+            format!("< {TARGET_HANDSHAKE_MS} ms"),
+            Some(per < TARGET_HANDSHAKE_MS),
+        );
+        table.row(
+            "  same, net of fulgurd's idle CPU",
+            format!("{:.3} ms", ms_per(net(used, idle_rate), n)),
+            "",
+            None,
+        );
+        table.row(
+            format!(
+                "  same, from utime + stime (10 ms ticks: ± {:.3} ms here)",
+                ms_per(0.01, n)
+            ),
+            format!("{:.3} ms", ms_per(server.stat_s, n)),
+            "",
+            None,
+        );
+        table.row(
+            "  fulgurd idle CPU (bitcoind polling etc.)",
+            format!("{:.2} ms/s", idle_rate * 1e3),
+            "",
+            None,
+        );
+        let mut total: Vec<u64> = timings
+            .iter()
+            .map(|t| t.total().as_nanos() as u64)
+            .collect();
+        total.sort_unstable();
+        table.row(
+            "  client wall time to node's init, p50 / p99 / max",
+            format!(
+                "{:.3} / {:.3} / {:.3} ms",
+                percentile_ms(&total, 0.5),
+                percentile_ms(&total, 0.99),
+                percentile_ms(&total, 1.0)
+            ),
+            "",
+            None,
+        );
+        let med = |f: fn(&ConnectTimings) -> Duration| Stats::of(timings.iter().map(f)).median_ms;
+        table.row(
+            "  of which TCP / handshake / init exchange (medians)",
+            format!(
+                "{:.3} / {:.3} / {:.3} ms",
+                med(|t| t.tcp),
+                med(|t| t.handshake),
+                med(|t| t.init)
+            ),
+            "",
+            None,
+        );
+        table.row(
+            "  wall time per cycle incl. close; bench CPU per cycle",
+            format!("{:.3} ms; {:.3} ms", ms_per(loop_s, n), ms_per(client, n)),
+            "",
+            None,
+        );
+        Ok(())
+    }
+
+    /// Part 2: `n` peers connected and idle; fulgurd's memory, and `listpeers`.
+    pub fn idle_peers_round(
+        n: usize,
+        settle_secs: f64,
+        bitcoind: &Bitcoind,
+        table: &mut Table,
+    ) -> Result<()> {
+        progress(&format!(
+            "peers: starting fulgurd with --max-connections={}",
+            n + 100
+        ));
+        let pn = PeerNode::start(bitcoind, Some(n + 100))?;
+        let init = regtest_init();
+        progress(&format!("peers: letting fulgurd idle {settle_secs}s"));
+        std::thread::sleep(Duration::from_secs_f64(settle_secs));
+        let m0 = Memory::read(pn.pid)?;
+        let fds0 = pn.open_fds();
+
+        progress(&format!("peers: opening {n} connections and keeping them"));
+        let (s0, t0) = (Cpu::read(pn.pid)?, Instant::now());
+        let mut held = Vec::with_capacity(n);
+        let mut failure = None;
+        for i in 0..n {
+            match pn.connect(TAG_IDLE, i as u64, &init) {
+                Ok((peer, _)) => held.push(peer),
+                Err(e) => {
+                    failure = Some(format!("connection {} of {n}: {e:#}", i + 1));
+                    break;
+                }
+            }
+        }
+        let opened = held.len();
+        let open_s = t0.elapsed().as_secs_f64();
+        let server = Cpu::read(pn.pid)?.since(s0);
+
+        progress("peers: all idle for 2s");
+        std::thread::sleep(Duration::from_secs(2));
+        let m1 = Memory::read(pn.pid)?;
+        let fds1 = pn.open_fds();
+
+        // RPC may fail too if fulgurd ran out of file descriptors: reported, not fatal.
+        let t = Instant::now();
+        let listing = listpeers(&pn.node.rpc_path).map(|listed| {
+            let ms = t.elapsed().as_secs_f64() * 1e3;
+            let bytes = serde_json::to_vec(&listed).map_or(0, |v| v.len());
+            (ms, peer_count(&listed), bytes)
+        });
+
+        progress("peers: closing them all");
+        for p in held {
+            p.close();
+        }
+        let t = Instant::now();
+        while pn.open_fds() > fds0 && t.elapsed() < Duration::from_secs(20) {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        std::thread::sleep(Duration::from_secs(1));
+        let m2 = Memory::read(pn.pid)?;
+        let still = listpeers(&pn.node.rpc_path).map(|v| peer_count(&v));
+
+        let delta_kb = m1.rss_kb.saturating_sub(m0.rss_kb);
+        let delta_mb = kb_mb(delta_kb);
+        table.row(
+            format!("VmRSS added by {opened} idle peers"),
+            format!("{delta_mb:.1} MB (total {:.1} MB)", m1.rss_mb()),
+            format!("≤ {TARGET_PEERS_MB} MB for 1,000"),
+            Some(opened == n && delta_mb * 1000.0 / n as f64 <= TARGET_PEERS_MB),
+        );
+        if opened > 0 {
+            table.row(
+                "  per peer: RSS / anonymous RSS",
+                format!(
+                    "{:.1} / {:.1} kB",
+                    delta_kb as f64 / opened as f64,
+                    m1.rss_anon_kb.saturating_sub(m0.rss_anon_kb) as f64 / opened as f64
+                ),
+                "",
+                None,
+            );
+        }
+        table.row(
+            "  VmRSS before / with peers / after closing all",
+            format!(
+                "{:.1} / {:.1} / {:.1} MB",
+                m0.rss_mb(),
+                m1.rss_mb(),
+                m2.rss_mb()
+            ),
+            "",
+            None,
+        );
+        table.row(
+            "  VmHWM; threads before / with peers",
+            format!("{:.1} MB; {} / {}", m1.hwm_mb(), m0.threads, m1.threads),
+            "",
+            None,
+        );
+        table.row(
+            "  fulgurd open fds before / with peers",
+            format!("{fds0} / {fds1}"),
+            "",
+            None,
+        );
+        if opened > 0 {
+            table.row(
+                "  fulgurd CPU per kept connection: stat / schedstat",
+                format!(
+                    "{:.3} / {:.3} ms",
+                    ms_per(server.stat_s, opened),
+                    ms_per(server.sched_s, opened)
+                ),
+                "",
+                None,
+            );
+            table.row(
+                "  wall time per kept connection (client)",
+                format!("{:.3} ms", ms_per(open_s, opened)),
+                "",
+                None,
+            );
+        }
+        if let Some(why) = failure {
+            table.row(
+                "  connections opened",
+                format!("{opened} of {n}"),
+                format!("{n}"),
+                Some(false),
+            );
+            table.row(format!("  first failure: {why}"), "", "", None);
+            let emfile = pn.log_lines("Too many open files");
+            let accept = pn.log_lines("accept failed");
+            let refused = pn.log_lines("refusing connection");
+            table.row(
+                "  fulgurd log: `accept failed` / EMFILE / `refusing` lines",
+                format!("{accept} / {emfile} / {refused}"),
+                "",
+                None,
+            );
+        }
+        match listing {
+            Ok((ms, count, bytes)) => {
+                table.row(
+                    "listpeers count with the idle peers",
+                    count.to_string(),
+                    format!("= {opened}"),
+                    Some(count == opened && opened == n),
+                );
+                table.row(
+                    "  listpeers reply time / size",
+                    format!("{ms:.1} ms / {:.0} kB", bytes as f64 / 1024.0),
+                    "",
+                    None,
+                );
+            }
+            Err(e) => table.row(
+                format!("listpeers with the idle peers: failed: {e:#}"),
+                "",
+                format!("= {opened}"),
+                Some(false),
+            ),
+        }
+        match still {
+            Ok(still) => table.row(
+                "  listpeers count after closing all",
+                still.to_string(),
+                "= 0",
+                Some(still == 0),
+            ),
+            Err(e) => table.row(
+                format!("  listpeers after closing all: failed: {e:#}"),
+                "",
+                "= 0",
+                Some(false),
+            ),
+        }
+        Ok(())
+    }
+
+    fn peer_count(listpeers: &Value) -> usize {
+        listpeers["peers"].as_array().map_or(0, Vec::len)
+    }
+
+    /// `listpeers`' result, failing after [`IO_LIMIT`] without an answer (a node out of file
+    /// descriptors leaves the connection unaccepted, and the test kit's client waits 60 s).
+    fn listpeers(socket: &Path) -> Result<Value> {
+        let mut stream = UnixStream::connect(socket)
+            .with_context(|| format!("connecting to {}", socket.display()))?;
+        stream.set_read_timeout(Some(IO_LIMIT))?;
+        stream.write_all(br#"{"jsonrpc":"2.0","id":1,"method":"listpeers","params":{}}"#)?;
+        let mut buf = Vec::new();
+        let mut chunk = vec![0u8; 64 * 1024];
+        while !buf.ends_with(b"\n\n") {
+            let n = stream.read(&mut chunk).map_err(|e| match e.kind() {
+                ErrorKind::WouldBlock | ErrorKind::TimedOut => anyhow::anyhow!(
+                    "no reply within {IO_LIMIT:?} (is fulgurd out of file descriptors?)"
+                ),
+                _ => anyhow::Error::new(e).context("reading the listpeers reply"),
+            })?;
+            if n == 0 {
+                bail!("fulgurd closed the RPC connection without a reply");
+            }
+            buf.extend_from_slice(&chunk[..n]);
+        }
+        let mut reply: Value = serde_json::from_slice(&buf).context("reply is not JSON")?;
+        match reply.get_mut("result") {
+            Some(r) => Ok(r.take()),
+            None => bail!("listpeers failed: {reply}"),
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
