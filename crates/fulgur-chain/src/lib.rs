@@ -1,0 +1,1 @@
+//! fulgur-chain (issue 4, in progress).

@@ -1,0 +1,1 @@
+//! fulgur-store (issue 4, in progress).

@@ -1,0 +1,1 @@
+//! fulgur-wallet (issue 4, in progress).
