@@ -41,6 +41,10 @@ pub struct NodeContext {
     pub our_features: fulgur_types::features::Features,
     /// The compressed node id.
     pub node_id_bytes: [u8; 33],
+    /// The node key (for `signmessage`).
+    pub node_key: secp256k1::SecretKey,
+    /// The on-chain wallet.
+    pub onchain: std::sync::Arc<crate::onchain::Onchain>,
 }
 
 impl NodeContext {

@@ -102,7 +102,14 @@ pub fn run(mut config: Config) -> Result<(), DaemonError> {
     }
     let id_bytes = secret.node_id().serialize();
     let node_key = secret.node_secret_key();
+    let wallet_keys = fulgur_wallet::WalletKeys::from_hsm_secret(&secret, config.network);
     drop(secret);
+    let db_path = network_dir.join(fulgur_store::DB_FILENAME);
+    let onchain =
+        crate::onchain::Onchain::open(&db_path, wallet_keys).map_err(|e| DaemonError::Io {
+            what: format!("cannot open the wallet database {}", db_path.display()),
+            source: std::io::Error::other(e.to_string()),
+        })?;
     let alias = config
         .alias
         .clone()
@@ -129,7 +136,7 @@ pub fn run(mut config: Config) -> Result<(), DaemonError> {
         .build()
         .map_err(io_err("cannot start the async runtime"))?;
     let result = runtime.block_on(serve_until_stopped(
-        config, listener, node_key, alias, rgb, logger,
+        config, listener, node_key, onchain, alias, rgb, logger,
     ));
     let _ = std::fs::remove_file(&pid_file);
     result
@@ -139,6 +146,7 @@ async fn serve_until_stopped(
     config: Config,
     listener: std::os::unix::net::UnixListener,
     node_key: secp256k1::SecretKey,
+    onchain: crate::onchain::Onchain,
     alias: String,
     rgb: [u8; 3],
     logger: Arc<Logger>,
@@ -210,6 +218,8 @@ async fn serve_until_stopped(
         peers,
         our_features,
         node_id_bytes,
+        node_key,
+        onchain: Arc::new(onchain),
     });
     tracker.spawn(serve(
         listener,

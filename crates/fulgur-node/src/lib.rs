@@ -10,5 +10,6 @@ pub mod daemon;
 pub mod features;
 pub mod hsm_file;
 pub mod log;
+pub mod onchain;
 
 pub use context::NodeContext;

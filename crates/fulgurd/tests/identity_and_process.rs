@@ -46,7 +46,7 @@ fn hsm_secret_created_private_and_node_id_stable() {
 }
 
 #[test]
-fn existing_cln_hsm_secrets_give_clns_node_ids() {
+fn existing_cln_hsm_secrets_give_clns_node_ids_and_addresses() {
     let b = Bitcoind::start().unwrap();
     for case in vectors()["cases"].as_array().unwrap() {
         let dir = tempfile::tempdir().unwrap();
@@ -66,6 +66,21 @@ fn existing_cln_hsm_secrets_give_clns_node_ids() {
         .unwrap();
         let info = node.rpc("getinfo", json!({})).unwrap();
         assert_eq!(info["id"], case["expected_node_id"], "{}", case["name"]);
+        // The same wallet addresses, in the same order, as CLN hands out.
+        for (kind, field) in [
+            ("p2tr", "expected_newaddr_p2tr"),
+            ("bech32", "expected_newaddr_bech32"),
+        ] {
+            for want in case[field].as_array().unwrap() {
+                let got = node.rpc("newaddr", json!({"addresstype": kind})).unwrap();
+                assert_eq!(&got[kind], want, "{} {kind}", case["name"]);
+            }
+        }
+        let listed = node.rpc("listaddresses", json!({})).unwrap()["addresses"].clone();
+        assert_eq!(listed.as_array().unwrap().len(), 6);
+        assert_eq!(listed[0]["keyidx"], 1);
+        assert_eq!(listed[0]["p2tr"], case["expected_newaddr_p2tr"][0]);
+        assert_eq!(listed[5]["bech32"], case["expected_newaddr_bech32"][2]);
     }
 }
 

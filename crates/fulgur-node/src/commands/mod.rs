@@ -14,6 +14,7 @@ mod help;
 mod listconfigs;
 mod peers;
 mod stop;
+mod wallet;
 
 /// Builds a command definition from an async function.
 fn command<F, Fut>(
@@ -46,6 +47,7 @@ pub fn builtin() -> Vec<CommandDef<NodeContext>> {
         stop::def(),
     ];
     all.extend(peers::defs());
+    all.extend(wallet::defs());
     all
 }
 

@@ -1,0 +1,112 @@
+//! The on-chain wallet as the node runs it: the database (`fulgur-store`), the keys derived
+//! from `hsm_secret` exactly as Core Lightning derives them (`fulgur-wallet`), and the index
+//! of our scripts used to recognise our coins in blocks. Database calls are short and run on
+//! the blocking pool.
+
+use fulgur_store::Store;
+use fulgur_wallet::{AddrType, ScriptIndex, WalletKeys};
+use std::sync::{Arc, Mutex, RwLock};
+
+/// Keys beyond the highest issued index that are still watched (CLN-like gap).
+pub const LOOKAHEAD: u32 = 100;
+
+/// Why a wallet operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum OnchainError {
+    /// The database failed.
+    #[error("wallet database: {0}")]
+    Store(#[from] fulgur_store::StoreError),
+    /// Key derivation failed (index out of range).
+    #[error("wallet keys: {0}")]
+    Keys(#[from] fulgur_wallet::KeyError),
+    /// The blocking task died.
+    #[error("wallet task failed: {0}")]
+    Join(String),
+}
+
+/// The database's name for an address type.
+pub fn to_store(t: AddrType) -> Option<fulgur_store::AddrType> {
+    match t {
+        AddrType::Bech32 => Some(fulgur_store::AddrType::P2wpkh),
+        AddrType::P2tr => Some(fulgur_store::AddrType::P2tr),
+        AddrType::P2shSegwit => None,
+    }
+}
+
+/// The wallet's name for a stored address type.
+pub fn from_store(t: fulgur_store::AddrType) -> AddrType {
+    match t {
+        fulgur_store::AddrType::P2wpkh => AddrType::Bech32,
+        fulgur_store::AddrType::P2tr => AddrType::P2tr,
+    }
+}
+
+/// The wallet: database, keys and script index.
+pub struct Onchain {
+    store: Mutex<Store>,
+    /// Keys derived from `hsm_secret`.
+    pub keys: WalletKeys,
+    index: RwLock<ScriptIndex>,
+}
+
+impl Onchain {
+    /// Opens (creating if needed) the database and builds the script index.
+    pub fn open(path: &std::path::Path, keys: WalletKeys) -> Result<Onchain, OnchainError> {
+        let store = Store::open(path)?;
+        let max = store.max_keyindex()?;
+        let index = ScriptIndex::new(&keys, max, LOOKAHEAD)?;
+        Ok(Onchain {
+            store: Mutex::new(store),
+            keys,
+            index: RwLock::new(index),
+        })
+    }
+
+    /// Runs `f` on the database on the blocking pool.
+    pub async fn with_store<T, F>(self: &Arc<Self>, f: F) -> Result<T, OnchainError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Store) -> Result<T, OnchainError> + Send + 'static,
+    {
+        let me = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut store = me.store.lock().unwrap_or_else(|e| e.into_inner());
+            f(&mut store)
+        })
+        .await
+        .map_err(|e| OnchainError::Join(e.to_string()))?
+    }
+
+    /// Issues the next key index for `types` (recorded before the addresses are shown, so a
+    /// restart never hands out the same index twice) and returns its addresses.
+    pub async fn new_address(
+        self: &Arc<Self>,
+        types: Vec<AddrType>,
+    ) -> Result<(u32, Vec<(AddrType, bitcoin::Address)>), OnchainError> {
+        let stored: Vec<fulgur_store::AddrType> =
+            types.iter().filter_map(|t| to_store(*t)).collect();
+        let index = self
+            .with_store(move |s| Ok(s.issue_address(&stored)?))
+            .await?;
+        {
+            let mut idx = self.index.write().unwrap_or_else(|e| e.into_inner());
+            idx.ensure_covers(&self.keys, index)?;
+        }
+        let mut out = Vec::new();
+        for t in types {
+            out.push((t, self.keys.address(index, t)?));
+        }
+        Ok((index, out))
+    }
+
+    /// The script index (read access).
+    pub fn script_index(&self) -> std::sync::RwLockReadGuard<'_, ScriptIndex> {
+        self.index.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Makes sure keys up to `max_used` (+ lookahead) are watched.
+    pub fn cover(&self, max_used: u32) -> Result<(), OnchainError> {
+        let mut idx = self.index.write().unwrap_or_else(|e| e.into_inner());
+        Ok(idx.ensure_covers(&self.keys, max_used)?)
+    }
+}
