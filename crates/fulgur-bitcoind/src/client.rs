@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine as _;
-use bitcoin::BlockHash;
+use bitcoin::{BlockHash, Txid};
 use fulgur_types::Network;
 use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
@@ -17,7 +17,7 @@ use tokio::time::{timeout_at, Instant};
 use crate::config::{Auth, BitcoindConfig};
 use crate::error::{BitcoindError, ProtocolError};
 use crate::http::{self, Limits, ReadError};
-use crate::types::{ChainInfo, NetworkInfo};
+use crate::types::{ChainInfo, MempoolInfo, NetworkInfo, SmartFeeEstimate, TxOutInfo};
 
 /// How much of a non-JSON error body is kept in [`BitcoindError::HttpStatus`].
 const MAX_ERROR_BODY: usize = 1024;
@@ -179,6 +179,60 @@ impl BitcoindClient {
     ) -> Result<Vec<BlockHash>, BitcoindError> {
         self.call_typed("generatetoaddress", json!([nblocks, address]))
             .await
+    }
+
+    /// `getblock <hash> 0`: the block, consensus-encoded as hex.
+    pub async fn getblock_hex(&self, hash: &BlockHash) -> Result<String, BitcoindError> {
+        self.call_typed("getblock", json!([hash, 0])).await
+    }
+
+    /// `estimatesmartfee <blocks> <mode>` (`mode`: `CONSERVATIVE` or `ECONOMICAL`).
+    pub async fn estimatesmartfee(
+        &self,
+        blocks: u32,
+        mode: &str,
+    ) -> Result<SmartFeeEstimate, BitcoindError> {
+        self.call_typed("estimatesmartfee", json!([blocks, mode]))
+            .await
+    }
+
+    /// `getmempoolinfo`: the mempool's and the relay's minimum fee rates.
+    pub async fn getmempoolinfo(&self) -> Result<MempoolInfo, BitcoindError> {
+        self.call_typed("getmempoolinfo", json!([])).await
+    }
+
+    /// `gettxout <txid> <vout>` (mempool included): the output if unspent, `None` if spent
+    /// or unknown.
+    pub async fn gettxout(
+        &self,
+        txid: &Txid,
+        vout: u32,
+    ) -> Result<Option<TxOutInfo>, BitcoindError> {
+        self.call_typed("gettxout", json!([txid, vout])).await
+    }
+
+    /// `sendrawtransaction <hex> [maxfeerate]`: broadcasts a transaction; `maxfeerate`
+    /// (BTC/kvB, `Some(0.0)` for no limit) overrides bitcoind's default fee cap.
+    pub async fn sendrawtransaction(
+        &self,
+        hex: &str,
+        maxfeerate: Option<f64>,
+    ) -> Result<Txid, BitcoindError> {
+        let params = match maxfeerate {
+            Some(rate) => json!([hex, rate]),
+            None => json!([hex]),
+        };
+        self.call_typed("sendrawtransaction", params).await
+    }
+
+    /// `invalidateblock <hash>`: marks a block (and its descendants) invalid.
+    pub async fn invalidateblock(&self, hash: &BlockHash) -> Result<(), BitcoindError> {
+        self.call("invalidateblock", json!([hash])).await.map(drop)
+    }
+
+    /// `reconsiderblock <hash>`: undoes `invalidateblock`.
+    pub async fn reconsiderblock(&self, hash: &BlockHash) -> Result<(), BitcoindError> {
+        self.call("reconsiderblock", json!([hash])).await.map(drop)
     }
 
     /// `stop`: asks bitcoind to shut down; returns its farewell message.

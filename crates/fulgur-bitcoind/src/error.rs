@@ -13,6 +13,13 @@ use fulgur_types::Network;
 /// verifying blocks...) and will answer later.
 pub const RPC_IN_WARMUP: i64 = -28;
 
+/// bitcoind's `RPC_INVALID_PARAMETER` error code (e.g. `getblockhash` past the tip).
+pub const RPC_INVALID_PARAMETER: i64 = -8;
+
+/// bitcoind's `RPC_VERIFY_ALREADY_IN_UTXO_SET` error code (formerly
+/// `RPC_TRANSACTION_ALREADY_IN_CHAIN`): `sendrawtransaction` of a transaction already mined.
+pub const RPC_VERIFY_ALREADY_IN_UTXO_SET: i64 = -27;
+
 /// bitcoind's `RPC_METHOD_NOT_FOUND` error code (JSON-RPC's "method not found").
 pub const RPC_METHOD_NOT_FOUND: i64 = -32601;
 

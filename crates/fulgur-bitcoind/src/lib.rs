@@ -7,6 +7,10 @@
 //! by cause (refused, timeout, DNS, credentials, cookie, RPC error, bad response, wrong chain),
 //! with [`BitcoindError::is_transient`] telling which are worth retrying.
 //!
+//! [`BitcoindBackend`] puts the client behind [`fulgur_chain::ChainBackend`], Core Lightning's
+//! five Bitcoin-backend methods answered as its `bcli` plugin answers them, with retries of
+//! transient failures.
+//!
 //! ```no_run
 //! # async fn demo() -> Result<(), fulgur_bitcoind::BitcoindError> {
 //! use fulgur_bitcoind::{Auth, BitcoindClient, BitcoindConfig};
@@ -20,13 +24,18 @@
 //! # }
 //! ```
 
+pub mod backend;
 pub mod client;
 pub mod config;
 pub mod error;
 mod http;
 pub mod types;
 
+pub use backend::{BitcoindBackend, RetryPolicy};
 pub use client::BitcoindClient;
 pub use config::{cookie_path, Auth, BitcoindConfig};
-pub use error::{BitcoindError, ProtocolError, ResponsePart, RPC_IN_WARMUP, RPC_METHOD_NOT_FOUND};
-pub use types::{ChainInfo, NetworkInfo};
+pub use error::{
+    BitcoindError, ProtocolError, ResponsePart, RPC_INVALID_PARAMETER, RPC_IN_WARMUP,
+    RPC_METHOD_NOT_FOUND, RPC_VERIFY_ALREADY_IN_UTXO_SET,
+};
+pub use types::{btc_to_sat, ChainInfo, MempoolInfo, NetworkInfo, SmartFeeEstimate, TxOutInfo};

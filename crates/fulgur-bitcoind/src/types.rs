@@ -30,3 +30,87 @@ pub struct NetworkInfo {
     /// The user agent, e.g. `/Satoshi:29.0.0/`.
     pub subversion: String,
 }
+
+/// Part of `getmempoolinfo`'s result: the fee rates below which the mempool takes nothing.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MempoolInfo {
+    /// The current minimum fee rate to enter the mempool, in BTC/kvB.
+    pub mempoolminfee: f64,
+    /// The configured minimum relay fee rate, in BTC/kvB.
+    pub minrelaytxfee: f64,
+}
+
+/// `estimatesmartfee`'s result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SmartFeeEstimate {
+    /// The estimate in BTC/kvB; absent when bitcoind cannot estimate (then `errors` says why).
+    #[serde(default)]
+    pub feerate: Option<f64>,
+    /// Why there is no estimate.
+    #[serde(default)]
+    pub errors: Option<Vec<String>>,
+    /// The target the estimate is for (0 when there is none).
+    #[serde(default)]
+    pub blocks: u64,
+}
+
+/// A scriptPubKey as bitcoind describes it (only the hex is read).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScriptPubKeyInfo {
+    /// The script, hex-encoded.
+    pub hex: String,
+}
+
+/// `gettxout`'s result for an unspent output.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TxOutInfo {
+    /// Its value, in BTC.
+    pub value: f64,
+    /// Its script.
+    #[serde(rename = "scriptPubKey")]
+    pub script_pubkey: ScriptPubKeyInfo,
+    /// Its confirmations (0 if in the mempool).
+    #[serde(default)]
+    pub confirmations: u64,
+}
+
+/// Converts a BTC amount as bitcoind prints it (a JSON number with up to 8 decimals) to
+/// satoshi; `None` if negative, not finite, or more than 21 million BTC.
+pub fn btc_to_sat(btc: f64) -> Option<u64> {
+    if !btc.is_finite() || !(0.0..=21_000_000.0).contains(&btc) {
+        return None;
+    }
+    // Exact for 8-decimal values in this range: the error of the product is far below 0.5.
+    Some((btc * 100_000_000.0).round() as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn btc_amounts_convert_exactly() {
+        assert_eq!(btc_to_sat(0.0), Some(0));
+        assert_eq!(btc_to_sat(0.00001), Some(1000));
+        assert_eq!(btc_to_sat(0.00000001), Some(1));
+        assert_eq!(btc_to_sat(20_999_999.976_9), Some(2_099_999_997_690_000));
+        assert_eq!(btc_to_sat(1.23456789), Some(123_456_789));
+        assert_eq!(btc_to_sat(-0.1), None);
+        assert_eq!(btc_to_sat(f64::NAN), None);
+        assert_eq!(btc_to_sat(f64::INFINITY), None);
+        assert_eq!(btc_to_sat(21_000_000.1), None);
+    }
+
+    #[test]
+    fn estimatesmartfee_results_parse() {
+        let ok: SmartFeeEstimate = serde_json::from_str(r#"{"feerate":0.00012345,"blocks":2}"#)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(ok.feerate.and_then(btc_to_sat), Some(12_345));
+        let none: SmartFeeEstimate = serde_json::from_str(
+            r#"{"errors":["Insufficient data or no feerate found"],"blocks":0}"#,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(none.feerate, None);
+        assert!(serde_json::from_str::<SmartFeeEstimate>(r#"{"feerate":"x"}"#).is_err());
+    }
+}

@@ -4,6 +4,7 @@
 // Tests fail loudly on purpose.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod backend;
 mod node;
 
 use std::path::PathBuf;
