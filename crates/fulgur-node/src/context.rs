@@ -45,6 +45,17 @@ pub struct NodeContext {
     pub node_key: secp256k1::SecretKey,
     /// The on-chain wallet.
     pub onchain: std::sync::Arc<crate::onchain::Onchain>,
+    /// Fee estimates (refreshed by the chain task).
+    pub fees: std::sync::Arc<std::sync::RwLock<fulgur_chain::Fees>>,
+    /// bitcoind, as CLN's five-call chain backend.
+    pub backend: fulgur_bitcoind::BitcoindBackend,
+}
+
+impl NodeContext {
+    /// The last block the node processed.
+    pub fn blockheight(&self) -> u32 {
+        u32::try_from(self.chain.borrow().blockheight).unwrap_or(u32::MAX)
+    }
 }
 
 impl NodeContext {

@@ -1,7 +1,7 @@
 //! Running the node: directories, `--daemon`, the pid file, logging, identity, the RPC socket,
 //! the bitcoind follower and signals (SIGTERM/SIGINT stop, SIGHUP reopens log files).
 
-use crate::chain::{follow_tip, ChainStatus};
+use crate::chain::{ChainStatus, ChainTask};
 use crate::context::{announce_entry, Identity, NodeContext};
 use crate::log::{ClnLayer, Logger};
 use crate::{alias, commands, hsm_file};
@@ -193,7 +193,21 @@ async fn serve_until_stopped(
     let client = BitcoindClient::new(bitcoind_config(&config));
     let poll = Duration::from_secs(config.get_u64("dev-bitcoind-poll").unwrap_or(30).max(1));
     let (chain_tx, chain_rx) = tokio::sync::watch::channel(ChainStatus::default());
-    tracker.spawn(follow_tip(client, poll, chain_tx, shutdown.clone()));
+    let backend = fulgur_bitcoind::BitcoindBackend::new(client);
+    let fees = Arc::new(std::sync::RwLock::new(fulgur_chain::Fees::new(
+        fulgur_chain::FeeConfig::default(),
+    )));
+    let onchain = Arc::new(onchain);
+    let chain_task = ChainTask {
+        backend: backend.clone(),
+        onchain: onchain.clone(),
+        fees: fees.clone(),
+        interval: poll,
+        rescan: config.get_i64("rescan").unwrap_or(15),
+        status: chain_tx,
+        shutdown: shutdown.clone(),
+    };
+    tracker.spawn(chain_task.run());
 
     let default_port = config.network.default_lightning_port();
     let announce = config
@@ -219,7 +233,9 @@ async fn serve_until_stopped(
         our_features,
         node_id_bytes,
         node_key,
-        onchain: Arc::new(onchain),
+        onchain,
+        fees,
+        backend,
     });
     tracker.spawn(serve(
         listener,

@@ -3,8 +3,10 @@
 //! of our scripts used to recognise our coins in blocks. Database calls are short and run on
 //! the blocking pool.
 
+use bitcoin::OutPoint;
 use fulgur_store::Store;
 use fulgur_wallet::{AddrType, ScriptIndex, WalletKeys};
+use std::collections::HashSet;
 use std::sync::{Arc, Mutex, RwLock};
 
 /// Keys beyond the highest issued index that are still watched (CLN-like gap).
@@ -44,6 +46,8 @@ pub fn from_store(t: fulgur_store::AddrType) -> AddrType {
 /// The wallet: database, keys and script index.
 pub struct Onchain {
     store: Mutex<Store>,
+    /// Every outpoint ever ours, to recognise our spends in blocks without a database read.
+    known: RwLock<HashSet<OutPoint>>,
     /// Keys derived from `hsm_secret`.
     pub keys: WalletKeys,
     index: RwLock<ScriptIndex>,
@@ -55,8 +59,14 @@ impl Onchain {
         let store = Store::open(path)?;
         let max = store.max_keyindex()?;
         let index = ScriptIndex::new(&keys, max, LOOKAHEAD)?;
+        let known = store
+            .outputs(fulgur_store::OutputFilter::All, 0)?
+            .into_iter()
+            .map(|o| o.outpoint)
+            .collect();
         Ok(Onchain {
             store: Mutex::new(store),
+            known: RwLock::new(known),
             keys,
             index: RwLock::new(index),
         })
@@ -102,6 +112,17 @@ impl Onchain {
     /// The script index (read access).
     pub fn script_index(&self) -> std::sync::RwLockReadGuard<'_, ScriptIndex> {
         self.index.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The outpoints that are (or were) ours.
+    pub fn known_outpoints(&self) -> std::sync::RwLockReadGuard<'_, HashSet<OutPoint>> {
+        self.known.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Remembers new outpoints of ours.
+    pub fn note_outpoints(&self, outpoints: &[OutPoint]) {
+        let mut known = self.known.write().unwrap_or_else(|e| e.into_inner());
+        known.extend(outpoints.iter().copied());
     }
 
     /// Makes sure keys up to `max_used` (+ lookahead) are watched.

@@ -52,6 +52,9 @@ async fn run(call: Call<NodeContext>) -> Result<Value, RpcError> {
             m.remove("binding");
         }
     }
+    if let (Some(w), Value::Object(m)) = (chain.lightningd_warning(), &mut out) {
+        m.insert("warning_lightningd_sync".into(), Value::String(w));
+    }
     if let (Some(w), Value::Object(m)) = (chain.bitcoind_warning(), &mut out) {
         m.insert("warning_bitcoind_sync".into(), Value::String(w));
     }

@@ -8,6 +8,7 @@ use serde_json::Value;
 use std::future::Future;
 use std::sync::Arc;
 
+mod chain;
 mod check;
 mod getinfo;
 mod help;
@@ -48,6 +49,7 @@ pub fn builtin() -> Vec<CommandDef<NodeContext>> {
     ];
     all.extend(peers::defs());
     all.extend(wallet::defs());
+    all.extend(chain::defs());
     all
 }
 

@@ -1,0 +1,124 @@
+//! Chain-facing commands: `waitblockheight`, `feerates`, `listfunds` (CLN v26.06 shapes).
+
+use super::command;
+use crate::context::NodeContext;
+use crate::onchain::from_store;
+use fulgur_rpc::{Call, CommandDef};
+use fulgur_rpc_types::{ParamKind, ParamSpec, RpcError};
+use fulgur_types::FeerateStyle;
+use serde_json::{json, Map, Value};
+use std::time::Duration;
+
+const WAITBLOCKHEIGHT: &[ParamSpec] = &[
+    ParamSpec::req("blockheight", ParamKind::U32),
+    ParamSpec::opt("timeout", ParamKind::U32),
+];
+const FEERATES: &[ParamSpec] = &[ParamSpec::req("style", ParamKind::String)];
+const LISTFUNDS: &[ParamSpec] = &[ParamSpec::opt("spent", ParamKind::Bool)];
+
+/// CLN's code for `waitblockheight` timing out.
+const WAIT_TIMEOUT: i64 = 2000;
+
+pub(super) fn defs() -> Vec<CommandDef<NodeContext>> {
+    vec![
+        command(
+            "waitblockheight",
+            WAITBLOCKHEIGHT,
+            include_str!("../../../../doc/rpc/waitblockheight.md"),
+            waitblockheight,
+        ),
+        command(
+            "feerates",
+            FEERATES,
+            include_str!("../../../../doc/rpc/feerates.md"),
+            feerates,
+        ),
+        command(
+            "listfunds",
+            LISTFUNDS,
+            include_str!("../../../../doc/rpc/listfunds.md"),
+            listfunds,
+        ),
+    ]
+}
+
+async fn waitblockheight(call: Call<NodeContext>) -> Result<Value, RpcError> {
+    let target = call.params.u64("blockheight").unwrap_or_default();
+    let timeout = Duration::from_secs(call.params.u64("timeout").unwrap_or(60));
+    let mut rx = call.ctx.chain.clone();
+    let reached = tokio::time::timeout(timeout, rx.wait_for(|s| s.blockheight >= target)).await;
+    match reached {
+        Ok(Ok(s)) => Ok(json!({"blockheight": s.blockheight})),
+        Ok(Err(_)) => Err(RpcError::new(
+            fulgur_rpc_types::codes::LIGHTNINGD_SHUTDOWN,
+            "lightningd is shutting down",
+        )),
+        Err(_) => Err(RpcError::new(WAIT_TIMEOUT, "Timed out.")),
+    }
+}
+
+async fn feerates(call: Call<NodeContext>) -> Result<Value, RpcError> {
+    let text = call.params.str("style").unwrap_or_default();
+    let style: FeerateStyle = text.parse().map_err(|_| {
+        call.registry.param_error(
+            "style",
+            "should be 'perkw' or 'perkb'",
+            &Value::String(text.into()),
+        )
+    })?;
+    let response = call
+        .ctx
+        .fees
+        .read()
+        .unwrap_or_else(|e| e.into_inner())
+        .feerates(style);
+    serde_json::to_value(response).map_err(|e| RpcError::new(-1, e.to_string()))
+}
+
+async fn listfunds(call: Call<NodeContext>) -> Result<Value, RpcError> {
+    let filter = if call.params.bool("spent") == Some(true) {
+        fulgur_store::OutputFilter::All
+    } else {
+        fulgur_store::OutputFilter::Unspent
+    };
+    let height = call.ctx.blockheight();
+    let outputs = call
+        .ctx
+        .onchain
+        .with_store(move |s| Ok(s.outputs(filter, height)?))
+        .await
+        .map_err(|e| RpcError::new(-1, e.to_string()))?;
+    let network = call.ctx.config.network.to_bitcoin();
+    let keys = &call.ctx.onchain.keys;
+    let outputs: Vec<Value> = outputs
+        .into_iter()
+        .map(|o| {
+            let mut m = Map::new();
+            m.insert("txid".into(), json!(o.outpoint.txid.to_string()));
+            m.insert("output".into(), json!(o.outpoint.vout));
+            m.insert("amount_msat".into(), json!(o.amount.to_sat() * 1000));
+            m.insert(
+                "scriptpubkey".into(),
+                json!(hex::encode(o.script_pubkey.as_bytes())),
+            );
+            if let Ok(a) = bitcoin::Address::from_script(&o.script_pubkey, network) {
+                m.insert("address".into(), json!(a.to_string()));
+            } else if let Ok(a) = keys.address(o.keyindex, from_store(o.addrtype)) {
+                m.insert("address".into(), json!(a.to_string()));
+            }
+            m.insert("status".into(), json!(o.state.as_str()));
+            if let Some(h) = o
+                .confirmation_height
+                .filter(|_| o.state.as_str() == "confirmed")
+            {
+                m.insert("blockheight".into(), json!(h));
+            }
+            m.insert("reserved".into(), json!(o.reserved));
+            if let Some(b) = o.reserved_to_block.filter(|_| o.reserved) {
+                m.insert("reserved_to_block".into(), json!(b));
+            }
+            Value::Object(m)
+        })
+        .collect();
+    Ok(json!({"outputs": outputs, "channels": []}))
+}
