@@ -117,6 +117,36 @@ fn every_result_matches_the_cln_schema() {
             "{method} {params}"
         );
     }
+    // Wallet and chain commands.
+    let signed = node
+        .rpc("signmessage", json!({"message": "schema"}))
+        .unwrap();
+    let node_id = node.rpc("getinfo", json!({})).unwrap()["id"].clone();
+    let wallet_calls = [
+        ("newaddr", json!({})),
+        ("newaddr", json!({"addresstype": "all"})),
+        ("listaddresses", json!({})),
+        ("listfunds", json!({})),
+        ("feerates", json!({"style": "perkw"})),
+        ("feerates", json!({"style": "perkb"})),
+        ("signmessage", json!({"message": "hello"})),
+        (
+            "checkmessage",
+            json!({"message": "schema", "zbase": signed["zbase"], "pubkey": node_id}),
+        ),
+        (
+            "checkmessage",
+            json!({"message": "schema", "zbase": signed["zbase"]}),
+        ),
+    ];
+    for (method, params) in wallet_calls {
+        let result = node.rpc(method, params.clone()).unwrap();
+        assert_eq!(
+            schema::check_response(method, &result),
+            Ok(true),
+            "{method} {params}"
+        );
+    }
     // Peer commands, against a second node.
     let other = Node::start(Some(&b), NodeOptions::default()).unwrap();
     let other_id = other.rpc("getinfo", json!({})).unwrap()["id"]
