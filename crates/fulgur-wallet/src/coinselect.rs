@@ -423,9 +423,12 @@ fn reserve_emergency(
     }
     // Confirmed coins outside the selection count towards the reserve (CLN's
     // `wallet_has_funds`, which also leaves `needed` reduced by them when they fall short).
+    // A set, not `inputs.contains`: with 10,000 coins the scan per coin was quadratic.
+    let selected: std::collections::HashSet<bitcoin::OutPoint> =
+        selection.inputs.iter().map(|c| c.outpoint).collect();
     for coin in wallet
         .iter()
-        .filter(|c| c.confirmations > 0 && !selection.inputs.contains(c))
+        .filter(|c| c.confirmations > 0 && !selected.contains(&c.outpoint))
     {
         match needed.checked_sub(coin.amount.sat()) {
             Some(rest) if rest > 0 => needed = rest,

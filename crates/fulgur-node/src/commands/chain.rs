@@ -2,11 +2,10 @@
 
 use super::command;
 use crate::context::NodeContext;
-use crate::onchain::from_store;
 use fulgur_rpc::{Call, CommandDef};
 use fulgur_rpc_types::{ParamKind, ParamSpec, RpcError};
 use fulgur_types::FeerateStyle;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 use std::time::Duration;
 
 const WAITBLOCKHEIGHT: &[ParamSpec] = &[
@@ -89,36 +88,9 @@ async fn listfunds(call: Call<NodeContext>) -> Result<Value, RpcError> {
         .await
         .map_err(|e| RpcError::new(-1, e.to_string()))?;
     let network = call.ctx.config.network.to_bitcoin();
-    let keys = &call.ctx.onchain.keys;
-    let outputs: Vec<Value> = outputs
-        .into_iter()
-        .map(|o| {
-            let mut m = Map::new();
-            m.insert("txid".into(), json!(o.outpoint.txid.to_string()));
-            m.insert("output".into(), json!(o.outpoint.vout));
-            m.insert("amount_msat".into(), json!(o.amount.to_sat() * 1000));
-            m.insert(
-                "scriptpubkey".into(),
-                json!(hex::encode(o.script_pubkey.as_bytes())),
-            );
-            if let Ok(a) = bitcoin::Address::from_script(&o.script_pubkey, network) {
-                m.insert("address".into(), json!(a.to_string()));
-            } else if let Ok(a) = keys.address(o.keyindex, from_store(o.addrtype)) {
-                m.insert("address".into(), json!(a.to_string()));
-            }
-            m.insert("status".into(), json!(o.state.as_str()));
-            if let Some(h) = o
-                .confirmation_height
-                .filter(|_| o.state.as_str() == "confirmed")
-            {
-                m.insert("blockheight".into(), json!(h));
-            }
-            m.insert("reserved".into(), json!(o.reserved));
-            if let Some(b) = o.reserved_to_block.filter(|_| o.reserved) {
-                m.insert("reserved_to_block".into(), json!(b));
-            }
-            Value::Object(m)
-        })
-        .collect();
-    Ok(json!({"outputs": outputs, "channels": []}))
+    Ok(crate::onchain::listfunds_result(
+        outputs,
+        network,
+        &call.ctx.onchain.keys,
+    ))
 }
