@@ -8,6 +8,7 @@ pub mod commands;
 pub mod context;
 pub mod daemon;
 pub mod features;
+pub mod funding;
 pub mod hsm_file;
 pub mod log;
 pub mod onchain;

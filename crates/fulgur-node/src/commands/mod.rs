@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 mod chain;
 mod check;
+mod funds;
 mod getinfo;
 mod help;
 mod listconfigs;
@@ -49,6 +50,7 @@ pub fn builtin() -> Vec<CommandDef<NodeContext>> {
     ];
     all.extend(peers::defs());
     all.extend(wallet::defs());
+    all.extend(funds::defs());
     all.extend(chain::defs());
     all
 }
