@@ -10,12 +10,9 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use bitcoin::absolute::LockTime;
 use bitcoin::consensus::serialize;
 use bitcoin::hashes::Hash;
-use bitcoin::{
-    Amount, Block, OutPoint, ScriptBuf, Sequence, Transaction, TxIn, TxOut, Txid, Witness,
-};
+use bitcoin::{OutPoint, ScriptBuf, Txid};
 use fulgur_chain::{
     decode_block, decode_block_hex, decode_hex, encode_hex, Action, FetchedBlock, Follower,
     FollowerConfig, Input, Start,
@@ -23,65 +20,6 @@ use fulgur_chain::{
 
 const TARGET_BYTES: usize = 4_000_000;
 const RUNS: usize = 15;
-
-/// A typical segwit spend: `inputs` P2WPKH inputs, two outputs.
-fn tx(seed: u32, inputs: u32) -> Transaction {
-    let mut sig = vec![0x30u8; 71];
-    sig[1..5].copy_from_slice(&seed.to_le_bytes());
-    let pubkey = [0x02u8; 33];
-    Transaction {
-        version: bitcoin::transaction::Version::TWO,
-        lock_time: LockTime::ZERO,
-        input: (0..inputs)
-            .map(|i| {
-                let mut txid = [0u8; 32];
-                txid[..4].copy_from_slice(&seed.to_le_bytes());
-                txid[4..8].copy_from_slice(&i.to_le_bytes());
-                TxIn {
-                    previous_output: OutPoint {
-                        txid: Txid::from_byte_array(txid),
-                        vout: i,
-                    },
-                    script_sig: ScriptBuf::new(),
-                    sequence: Sequence::ENABLE_RBF_NO_LOCKTIME,
-                    witness: Witness::from_slice(&[sig.as_slice(), pubkey.as_slice()]),
-                }
-            })
-            .collect(),
-        output: (0..2u8)
-            .map(|o| {
-                let mut spk = vec![0x00, 0x14];
-                spk.extend_from_slice(&[o; 16]);
-                spk.extend_from_slice(&seed.to_le_bytes());
-                TxOut {
-                    value: Amount::from_sat(10_000 + u64::from(seed)),
-                    script_pubkey: ScriptBuf::from_bytes(spk),
-                }
-            })
-            .collect(),
-    }
-}
-
-fn big_block() -> Block {
-    let genesis = bitcoin::constants::genesis_block(bitcoin::Network::Regtest);
-    let mut block = Block {
-        header: bitcoin::block::Header {
-            prev_blockhash: genesis.block_hash(),
-            ..genesis.header
-        },
-        txdata: vec![genesis.txdata[0].clone()],
-    };
-    let mut size = serialize(&block).len();
-    let mut seed = 0;
-    while size < TARGET_BYTES {
-        let t = tx(seed, 1 + seed % 3);
-        size += serialize(&t).len();
-        block.txdata.push(t);
-        seed += 1;
-    }
-    block.header.merkle_root = block.compute_merkle_root().unwrap();
-    block
-}
 
 /// Runs `f` [`RUNS`] times; returns the fastest and the median time.
 fn time<T>(mut f: impl FnMut() -> T) -> (Duration, Duration) {
@@ -144,7 +82,7 @@ fn connect(hex: &str, f: &mut Follower) -> usize {
 }
 
 fn main() {
-    let block = big_block();
+    let block = fulgur_benchkit::synthetic_block(TARGET_BYTES);
     let bytes = serialize(&block);
     let hex = encode_hex(&bytes);
     let json = format!(r#"{{"result":"{hex}","error":null,"id":7}}"#);

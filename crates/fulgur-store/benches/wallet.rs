@@ -17,18 +17,15 @@
     reason = "benchmark fails loudly"
 )]
 
+use fulgur_benchkit::Rng;
 use std::collections::HashSet;
 use std::hint::black_box;
 use std::io::Write;
 use std::time::{Duration, Instant};
 
-use bitcoin::absolute::LockTime;
 use bitcoin::consensus::serialize;
 use bitcoin::hashes::Hash;
-use bitcoin::{
-    Amount, Block, BlockHash, OutPoint, ScriptBuf, Sequence, Transaction, TxIn, TxOut, Txid,
-    Witness,
-};
+use bitcoin::{Amount, BlockHash, OutPoint, ScriptBuf, Txid};
 use fulgur_chain::{decode_block, decode_block_hex, encode_hex};
 use fulgur_keys::HsmSecret;
 use fulgur_store::{AddrType, AvailableOutput, BlockConnect, NewOutput, OutputFilter, Store};
@@ -45,34 +42,6 @@ const LOOKAHEAD: u32 = 100;
 /// CLN's default `reserve` for `fundpsbt` (blocks).
 const RESERVE_BLOCKS: u32 = 72;
 const BLOCK_BYTES: usize = 4_000_000;
-
-/// xorshift64*: reproducible pseudo-random numbers for the benchmark only.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-
-    fn bytes32(&mut self) -> [u8; 32] {
-        let mut out = [0u8; 32];
-        for chunk in out.chunks_mut(8) {
-            chunk.copy_from_slice(&self.next().to_le_bytes());
-        }
-        out
-    }
-
-    fn fill(&mut self, n: usize) -> Vec<u8> {
-        (0..n).map(|_| self.next() as u8).collect()
-    }
-}
 
 /// Times of the runs of one measurement.
 struct Stats {
@@ -170,7 +139,7 @@ fn fill(store: &mut Store, keys: &WalletKeys, rng: &mut Rng) {
         let mut new_outputs = Vec::new();
         let mut transactions = Vec::new();
         for i in 0..OUTPUTS_PER_BLOCK {
-            let txid = Txid::from_byte_array(rng.bytes32());
+            let txid = Txid::from_byte_array(rng.bytes::<32>());
             let (keyindex, t, script) = &scripts[n % scripts.len()];
             n += 1;
             new_outputs.push(NewOutput {
@@ -238,64 +207,6 @@ fn select(
     }
     let funding = fund(&coins, None, params)?;
     Ok(funding.inputs.iter().map(|c| c.outpoint).collect())
-}
-
-/// A typical segwit spend: `inputs` P2WPKH inputs, two P2WPKH outputs (as in
-/// `fulgur-chain/benches/block_decode.rs`).
-fn spend(seed: u32, inputs: u32) -> Transaction {
-    let mut sig = vec![0x30u8; 71];
-    sig[1..5].copy_from_slice(&seed.to_le_bytes());
-    let pubkey = [0x02u8; 33];
-    Transaction {
-        version: bitcoin::transaction::Version::TWO,
-        lock_time: LockTime::ZERO,
-        input: (0..inputs)
-            .map(|i| {
-                let mut txid = [0u8; 32];
-                txid[..4].copy_from_slice(&seed.to_le_bytes());
-                txid[4..8].copy_from_slice(&i.to_le_bytes());
-                TxIn {
-                    previous_output: OutPoint {
-                        txid: Txid::from_byte_array(txid),
-                        vout: i,
-                    },
-                    script_sig: ScriptBuf::new(),
-                    sequence: Sequence::ENABLE_RBF_NO_LOCKTIME,
-                    witness: Witness::from_slice(&[sig.as_slice(), pubkey.as_slice()]),
-                }
-            })
-            .collect(),
-        output: (0..2u8)
-            .map(|o| {
-                let mut spk = vec![0x00, 0x14];
-                spk.extend_from_slice(&[o; 16]);
-                spk.extend_from_slice(&seed.to_le_bytes());
-                TxOut {
-                    value: Amount::from_sat(10_000 + u64::from(seed)),
-                    script_pubkey: ScriptBuf::from_bytes(spk),
-                }
-            })
-            .collect(),
-    }
-}
-
-/// A ~4 MB block of such spends, none of them ours.
-fn big_block() -> Block {
-    let genesis = bitcoin::constants::genesis_block(bitcoin::Network::Regtest);
-    let mut block = Block {
-        header: genesis.header,
-        txdata: vec![genesis.txdata[0].clone()],
-    };
-    let mut size = serialize(&block).len();
-    let mut seed = 0;
-    while size < BLOCK_BYTES {
-        let t = spend(seed, 1 + seed % 3);
-        size += serialize(&t).len();
-        block.txdata.push(t);
-        seed += 1;
-    }
-    block.header.merkle_root = block.compute_merkle_root().unwrap();
-    block
 }
 
 /// The database part of a block with nothing of ours.
@@ -404,7 +315,7 @@ fn reservation_strategies(path: &std::path::Path, height: u32) {
 }
 
 fn main() {
-    let mut rng = Rng(0x5eed_f00d_0bad_cafe);
+    let mut rng = Rng::new(0x5eed_f00d_0bad_cafe);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join(fulgur_store::DB_FILENAME);
     let mut store = Store::open(&path).unwrap();
@@ -550,7 +461,7 @@ fn main() {
         &connect,
     );
 
-    let block = big_block();
+    let block = fulgur_benchkit::synthetic_block(BLOCK_BYTES);
     let bytes = serialize(&block);
     let hex = encode_hex(&bytes);
     let index = ScriptIndex::new(&keys, KEYS, LOOKAHEAD).unwrap();

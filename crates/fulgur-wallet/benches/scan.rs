@@ -8,6 +8,7 @@
     reason = "benchmark fails loudly"
 )]
 
+use fulgur_benchkit::Rng;
 use std::collections::HashSet;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -23,31 +24,6 @@ use bitcoin::{
 use fulgur_keys::HsmSecret;
 use fulgur_types::Network;
 use fulgur_wallet::{scan_block, AddrType, ScriptIndex, WalletKeys};
-
-/// xorshift64*: reproducible pseudo-random bytes for the benchmark only.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    fn bytes<const N: usize>(&mut self) -> [u8; N] {
-        let mut out = [0u8; N];
-        for chunk in out.chunks_mut(8) {
-            let word = self.next().to_le_bytes();
-            chunk.copy_from_slice(&word[..chunk.len()]);
-        }
-        out
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
 
 fn random_output(rng: &mut Rng) -> TxOut {
     let script_pubkey = match rng.below(3) {
@@ -129,7 +105,7 @@ fn time<F: FnMut()>(iterations: u32, mut f: F) -> (Duration, Duration) {
 }
 
 fn main() {
-    let mut rng = Rng(0x5eed_f00d_dead_beef);
+    let mut rng = Rng::new(0x5eed_f00d_dead_beef);
     let secret = HsmSecret::from_file_bytes(&[0x11; 32]).unwrap();
     let keys = WalletKeys::from_hsm_secret(&secret, Network::Bitcoin);
     let index = ScriptIndex::new(&keys, 1_000, ScriptIndex::DEFAULT_GAP).unwrap();

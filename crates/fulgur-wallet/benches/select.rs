@@ -17,6 +17,7 @@
     reason = "benchmark fails loudly"
 )]
 
+use fulgur_benchkit::Rng;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
@@ -30,37 +31,13 @@ const RUNS: usize = 51;
 /// The target for `fundpsbt` coin selection with 10,000 UTXOs.
 const TARGET: Duration = Duration::from_millis(20);
 
-/// xorshift64*: reproducible pseudo-random numbers for the benchmark only.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-
-    fn bytes32(&mut self) -> [u8; 32] {
-        let mut out = [0u8; 32];
-        for chunk in out.chunks_mut(8) {
-            chunk.copy_from_slice(&self.next().to_le_bytes());
-        }
-        out
-    }
-}
-
 /// 10,000 coins: amounts from 500 sat to 0.02 BTC (a few are uneconomic at the fee rate
 /// used, so the skip path runs), P2TR and P2WPKH mixed, 0 to 999 confirmations.
 fn wallet(rng: &mut Rng) -> Vec<Coin> {
     (0..COINS)
         .map(|i| Coin {
             outpoint: OutPoint {
-                txid: Txid::from_byte_array(rng.bytes32()),
+                txid: Txid::from_byte_array(rng.bytes::<32>()),
                 vout: rng.below(4) as u32,
             },
             amount: AmountSat::from_sat(500 + rng.below(2_000_000)),
@@ -105,7 +82,7 @@ fn describe(result: &Result<Funding, FundError>) -> String {
 }
 
 fn main() {
-    let mut rng = Rng(0x5eed_c01d_cafe_f00d);
+    let mut rng = Rng::new(0x5eed_c01d_cafe_f00d);
     let coins = wallet(&mut rng);
     let total: u64 = coins.iter().map(|c| c.amount.sat()).sum();
     let confirmed = coins.iter().filter(|c| c.confirmations >= 1).count();
