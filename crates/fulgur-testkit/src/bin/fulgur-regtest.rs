@@ -36,6 +36,12 @@ fn main() -> Result<()> {
                 ..Default::default()
             },
         )?;
+        // Ready means caught up with the chain, so `getinfo` shows the real height at once.
+        node.rpc(
+            "waitblockheight",
+            serde_json::json!({"blockheight": height, "timeout": 60}),
+        )
+        .with_context(|| format!("node{i} did not reach block {height}"))?;
         running.push(node);
     }
     let cli = paths::workspace_bin("fulgur-cli");
