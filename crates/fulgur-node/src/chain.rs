@@ -15,6 +15,9 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
+/// How many blocks between two rebroadcasts of our unconfirmed transactions.
+const REBROADCAST_EVERY: u64 = 6;
+
 /// What the node knows of the chain, as `getinfo` shows it.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ChainStatus {
@@ -155,6 +158,7 @@ impl ChainTask {
             self.set(|s| s.blockheight = u64::from(height));
         }
         // 3. Follow.
+        let mut last_rebroadcast: Option<u64> = None;
         loop {
             self.refresh_fees().await;
             match self.backend.client().getblockchaininfo().await {
@@ -175,11 +179,47 @@ impl ChainTask {
                     if let Err(e) = self.drive(&mut follower, tip).await {
                         self.problem(e);
                     }
+                    // Our transactions not yet in a block are sent again at start and every
+                    // few blocks: one recorded just before a crash reaches bitcoind, and one
+                    // dropped from a mempool gets another chance.
+                    let height = self.status.borrow().blockheight;
+                    if last_rebroadcast.is_none_or(|h| height >= h + REBROADCAST_EVERY) {
+                        last_rebroadcast = Some(height);
+                        self.rebroadcast().await;
+                    }
                 }
                 Err(e) => self.problem(describe(&e)),
             }
             if !self.sleep().await {
                 return;
+            }
+        }
+    }
+
+    async fn rebroadcast(&self) {
+        let txs = match self.onchain.with_store(|s| Ok(s.transactions()?)).await {
+            Ok(t) => t,
+            Err(e) => {
+                tracing::warn!(target: "wallet", "cannot list our transactions to rebroadcast: {e}");
+                return;
+            }
+        };
+        for stored in txs.into_iter().filter(|t| t.blockheight.is_none()) {
+            let Ok(tx) = bitcoin::consensus::deserialize::<bitcoin::Transaction>(&stored.raw)
+            else {
+                tracing::error!(target: "wallet", "stored transaction {} does not parse", stored.txid);
+                continue;
+            };
+            match self.backend.send_raw_transaction(&tx, false).await {
+                Ok(r) if r.success => {
+                    tracing::debug!(target: "wallet", "rebroadcast {}", stored.txid)
+                }
+                Ok(r) => {
+                    tracing::info!(target: "wallet", "rebroadcast of {} refused: {}", stored.txid, r.errmsg)
+                }
+                Err(e) => {
+                    tracing::info!(target: "wallet", "rebroadcast of {} failed: {}", stored.txid, describe(&e))
+                }
             }
         }
     }

@@ -173,3 +173,118 @@ fn waitblockheight_times_out_and_feerates_answer() {
         );
     }
 }
+
+/// A transaction recorded just before a crash, never sent: the node must send it on restart.
+#[test]
+fn recorded_but_unsent_transaction_is_broadcast_after_restart() {
+    use bitcoin::hashes::Hash;
+    let b = Bitcoind::start().unwrap();
+    b.generate(1).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let opts = NodeOptions {
+        lightning_dir: Some(dir.path().to_path_buf()),
+        ..Default::default()
+    };
+    let mut node = Node::start(Some(&b), opts.clone()).unwrap();
+    let addr = node
+        .rpc("newaddr", json!({"addresstype": "bech32"}))
+        .unwrap()["bech32"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    b.rpc("generatetoaddress", json!([1, addr])).unwrap();
+    b.generate(100).unwrap();
+    synced(&node, &b);
+    let coin = outputs(&node)[0].clone();
+    node.stop();
+
+    // What the node would have written before broadcasting: a signed spend of that coin.
+    let secret = std::fs::read(dir.path().join("regtest/hsm_secret")).unwrap();
+    let hsm = fulgur_keys::HsmSecret::from_file_bytes(&secret).unwrap();
+    let keys = fulgur_wallet::WalletKeys::from_hsm_secret(&hsm, fulgur_types::Network::Regtest);
+    let outpoint = bitcoin::OutPoint {
+        txid: coin["txid"].as_str().unwrap().parse().unwrap(),
+        vout: coin["output"].as_u64().unwrap() as u32,
+    };
+    let amount = fulgur_types::AmountSat::from_sat(coin["amount_msat"].as_u64().unwrap() / 1000);
+    let input = fulgur_wallet::Coin {
+        outpoint,
+        amount,
+        keyindex: 1,
+        addrtype: fulgur_wallet::AddrType::Bech32,
+        confirmations: 100,
+    };
+    let to = bitcoin::TxOut {
+        value: bitcoin::Amount::from_sat(amount.sat() - 10_000),
+        script_pubkey: bitcoin::ScriptBuf::new_p2wpkh(&bitcoin::WPubkeyHash::from_byte_array(
+            [7; 20],
+        )),
+    };
+    let mut built = fulgur_wallet::build_psbt(
+        &keys,
+        &[input],
+        &[to],
+        None,
+        bitcoin::absolute::LockTime::ZERO,
+        &[],
+    )
+    .unwrap();
+    let owned = fulgur_wallet::OwnedInput {
+        keyindex: 1,
+        addrtype: fulgur_wallet::AddrType::Bech32,
+        amount,
+    };
+    fulgur_wallet::sign_psbt(
+        &keys,
+        &mut built.psbt,
+        |op| (*op == outpoint).then_some(owned.clone()),
+        None,
+    )
+    .unwrap();
+    fulgur_wallet::finalize_psbt(&mut built.psbt).unwrap();
+    let tx = fulgur_wallet::extract_tx(built.psbt).unwrap();
+    let txid = tx.compute_txid();
+    let mut store =
+        fulgur_store::Store::open(dir.path().join("regtest").join(fulgur_store::DB_FILENAME))
+            .unwrap();
+    store
+        .record_broadcast(&fulgur_store::BroadcastTx {
+            txid,
+            raw: bitcoin::consensus::serialize(&tx),
+            spends: vec![outpoint],
+            new_outputs: vec![],
+        })
+        .unwrap();
+    drop(store);
+    let mempool = b.rpc("getrawmempool", json!([])).unwrap();
+    assert!(!mempool
+        .as_array()
+        .unwrap()
+        .contains(&json!(txid.to_string())));
+
+    // Restart: the node sends it.
+    let node = Node::start(Some(&b), opts).unwrap();
+    let mut seen = false;
+    for _ in 0..100 {
+        let mempool = b.rpc("getrawmempool", json!([])).unwrap();
+        if mempool
+            .as_array()
+            .unwrap()
+            .contains(&json!(txid.to_string()))
+        {
+            seen = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(
+        seen,
+        "the recorded transaction never reached bitcoind:\n{}",
+        node.output()
+    );
+    b.generate(1).unwrap();
+    synced(&node, &b);
+    let spent =
+        node.rpc("listfunds", json!({"spent": true})).unwrap()["outputs"][0]["status"].clone();
+    assert_eq!(spent, "spent");
+}
