@@ -237,7 +237,7 @@ fn recorded_but_unsent_transaction_is_broadcast_after_restart() {
     fulgur_wallet::sign_psbt(
         &keys,
         &mut built.psbt,
-        |op| (*op == outpoint).then_some(owned.clone()),
+        |op| (*op == outpoint).then_some(owned),
         None,
     )
     .unwrap();
