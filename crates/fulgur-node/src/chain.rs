@@ -71,6 +71,19 @@ fn describe(e: &dyn std::error::Error) -> String {
     text
 }
 
+/// Where a new database starts following: `rescan` blocks below `tip`, or, if `rescan` is
+/// negative, that absolute height; never above the tip. Any `rescan` an operator writes is
+/// safe (no overflow).
+fn start_height(tip: u64, rescan: i64) -> u32 {
+    let tip = u32::try_from(tip).unwrap_or(u32::MAX);
+    let from = if rescan < 0 {
+        u32::try_from(rescan.unsigned_abs()).unwrap_or(u32::MAX)
+    } else {
+        tip.saturating_sub(u32::try_from(rescan).unwrap_or(u32::MAX))
+    };
+    from.min(tip)
+}
+
 /// Everything the chain task needs.
 pub struct ChainTask {
     /// bitcoind.
@@ -139,15 +152,7 @@ impl ChainTask {
         let stored = self.onchain.with_store(|s| Ok(s.best_block()?)).await;
         let start = match stored {
             Ok(Some((height, hash))) => Start::Tip { height, hash },
-            Ok(None) => {
-                let tip = info.blocks as i64;
-                let from = if self.rescan < 0 {
-                    -self.rescan
-                } else {
-                    (tip - self.rescan).max(0)
-                };
-                Start::Height(from.clamp(0, tip.max(0)) as u32)
-            }
+            Ok(None) => Start::Height(start_height(info.blocks, self.rescan)),
             Err(e) => {
                 tracing::error!(target: "lightningd", "cannot read the chain tip from the database: {e}");
                 return;
@@ -352,6 +357,17 @@ impl ChainTask {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn start_height_is_safe_for_any_rescan() {
+        assert_eq!(start_height(100, 15), 85);
+        assert_eq!(start_height(10, 15), 0);
+        assert_eq!(start_height(100, -40), 40);
+        assert_eq!(start_height(100, -400), 100);
+        assert_eq!(start_height(100, i64::MIN), 100);
+        assert_eq!(start_height(100, i64::MAX), 0);
+        assert_eq!(start_height(u64::MAX, 0), u32::MAX);
+    }
 
     #[test]
     fn warnings() {
