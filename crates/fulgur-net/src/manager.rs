@@ -140,6 +140,7 @@ enum Command {
     ),
     Disconnect(PublicKey, oneshot::Sender<Result<(), String>>),
     List(oneshot::Sender<Vec<PeerInfo>>),
+    Count(oneshot::Sender<usize>),
     Ping(PublicKey, u16, u16, oneshot::Sender<Result<u16, String>>),
     Custom(PublicKey, Vec<u8>, oneshot::Sender<Result<(), String>>),
 }
@@ -265,6 +266,11 @@ impl PeerManager {
         self.ask(Command::List).await.unwrap_or_default()
     }
 
+    /// How many peers completed `init` (cheaper than [`PeerManager::list`]).
+    pub async fn count(&self) -> usize {
+        self.ask(Command::Count).await.unwrap_or_default()
+    }
+
     /// Pings a peer; the answer is CLN's `totlen`.
     pub async fn ping(&self, node_id: PublicKey, len: u16, pongbytes: u16) -> Result<u16, String> {
         self.ask(|r| Command::Ping(node_id, len, pongbytes, r))
@@ -325,6 +331,14 @@ impl State {
                     .collect();
                 v.sort_by_key(|p| p.node_id.serialize());
                 let _ = reply.send(v);
+            }
+            Command::Count(reply) => {
+                let _ = reply.send(
+                    self.peers
+                        .values()
+                        .filter(|e| e.info.features.is_some())
+                        .count(),
+                );
             }
             Command::Ping(id, len, pongbytes, reply) => match self.ready_peer(&id) {
                 Some(e) => {

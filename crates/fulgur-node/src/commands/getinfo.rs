@@ -18,7 +18,7 @@ pub(super) fn def() -> CommandDef<NodeContext> {
 async fn run(call: Call<NodeContext>) -> Result<Value, RpcError> {
     let n = &call.ctx;
     let chain = n.chain.borrow().clone();
-    let num_peers = n.peers.list().await.len();
+    let num_peers = n.peers.count().await;
     let binding: Vec<Value> = n
         .peers
         .bindings()
