@@ -5,6 +5,9 @@
 // Tests fail loudly on purpose.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
+use common::read_request;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -17,7 +20,7 @@ use fulgur_bitcoind::{Auth, BitcoindBackend, BitcoindClient, BitcoindConfig, Ret
 use fulgur_chain::{BackendErrorKind, BlockFeerate, ChainBackend, FeeEstimates};
 use fulgur_types::Network;
 use serde_json::{json, Value};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 
 /// What the fake answers to one call.
@@ -69,33 +72,10 @@ impl Fake {
 }
 
 async fn serve(mut stream: TcpStream, handler: &Handler, seen: &Mutex<Vec<(String, Value)>>) {
-    let mut buf = Vec::new();
-    let head_end = loop {
-        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            break i;
-        }
-        let mut chunk = [0u8; 4096];
-        match stream.read(&mut chunk).await {
-            Ok(0) | Err(_) => return,
-            Ok(n) => buf.extend_from_slice(&chunk[..n]),
-        }
+    let Some(request) = read_request(&mut stream).await else {
+        return;
     };
-    let head = String::from_utf8_lossy(&buf[..head_end]).to_lowercase();
-    let len: usize = head
-        .lines()
-        .find_map(|l| l.strip_prefix("content-length:"))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(0);
-    while buf.len() < head_end + 4 + len {
-        let mut chunk = [0u8; 4096];
-        match stream.read(&mut chunk).await {
-            Ok(0) | Err(_) => return,
-            Ok(n) => buf.extend_from_slice(&chunk[..n]),
-        }
-    }
-    let body: Value = serde_json::from_slice(&buf[head_end + 4..]).unwrap_or_default();
-    let method = body["method"].as_str().unwrap_or_default().to_owned();
-    let params = body["params"].clone();
+    let (method, params, body) = (request.method().to_owned(), request.params(), request.body);
     seen.lock().unwrap().push((method.clone(), params.clone()));
     // bitcoind answers errors with HTTP 500 (404 for unknown methods).
     let (status, text) = match handler(&method, &params) {

@@ -4,6 +4,9 @@
 // Tests fail loudly on purpose.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
+use common::{read_request, Request};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -14,25 +17,8 @@ use fulgur_bitcoind::{
 };
 use fulgur_types::Network;
 use serde_json::{json, Value};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
-
-/// One request as the fake server saw it.
-#[derive(Debug, Clone)]
-struct Request {
-    head: String,
-    authorization: Option<String>,
-    body: Value,
-}
-
-impl Request {
-    fn id(&self) -> Value {
-        self.body["id"].clone()
-    }
-    fn method(&self) -> &str {
-        self.body["method"].as_str().unwrap_or_default()
-    }
-}
 
 /// What the fake server does with a request.
 enum Reply {
@@ -97,39 +83,8 @@ impl FakeServer {
 }
 
 async fn serve(mut stream: TcpStream, handler: &Handler, seen: &Mutex<Vec<Request>>) {
-    let mut buf = Vec::new();
-    let head_end = loop {
-        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            break i;
-        }
-        let mut chunk = [0u8; 4096];
-        match stream.read(&mut chunk).await {
-            Ok(0) | Err(_) => return,
-            Ok(n) => buf.extend_from_slice(&chunk[..n]),
-        }
-    };
-    let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
-    let header = |name: &str| {
-        head.lines().skip(1).find_map(|l| {
-            let (n, v) = l.split_once(':')?;
-            n.eq_ignore_ascii_case(name).then(|| v.trim().to_owned())
-        })
-    };
-    let len: usize = header("content-length")
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
-    while buf.len() < head_end + 4 + len {
-        let mut chunk = [0u8; 4096];
-        match stream.read(&mut chunk).await {
-            Ok(0) | Err(_) => return,
-            Ok(n) => buf.extend_from_slice(&chunk[..n]),
-        }
-    }
-    let body = serde_json::from_slice(&buf[head_end + 4..head_end + 4 + len]).unwrap_or_default();
-    let request = Request {
-        authorization: header("authorization"),
-        head,
-        body,
+    let Some(request) = read_request(&mut stream).await else {
+        return;
     };
     seen.lock().unwrap().push(request.clone());
     match handler(&request) {

@@ -8,38 +8,25 @@ use bitcoin::hashes::Hash;
 use bitcoin::secp256k1::{Message, Secp256k1, SecretKey};
 use bitcoin::sighash::{EcdsaSighashType, SighashCache};
 use bitcoin::{
-    Address, Amount, BlockHash, CompressedPublicKey, KnownHrp, OutPoint, PrivateKey, ScriptBuf,
-    Sequence, Transaction, TxIn, TxOut, Witness,
+    Amount, BlockHash, CompressedPublicKey, OutPoint, ScriptBuf, Sequence, Transaction, TxIn,
+    TxOut, Witness,
 };
 use fulgur_bitcoind::{BitcoindBackend, RetryPolicy};
 use fulgur_chain::{Action, ChainBackend, Follower, FollowerConfig, Input, Start, WatchEvent};
 
 use crate::node::{NodeAuth, RegtestNode};
-use crate::{bitcoind_or_skip, regtest_address};
+use crate::{bitcoind_or_skip, regtest_address, test_address, test_key};
 
 /// The key behind [`regtest_address`] (secret 0x01...01) and its P2WPKH script.
 fn key() -> (SecretKey, CompressedPublicKey, ScriptBuf) {
-    let secp = Secp256k1::new();
-    let sk = SecretKey::from_slice(&[1u8; 32]).unwrap();
-    let pk = CompressedPublicKey::from_private_key(
-        &secp,
-        &PrivateKey::new(sk, bitcoin::Network::Regtest),
-    )
-    .unwrap();
+    let (sk, pk) = test_key(1);
     let spk = ScriptBuf::new_p2wpkh(&pk.wpubkey_hash());
     (sk, pk, spk)
 }
 
 /// Another address, so re-mined blocks differ from invalidated ones.
 fn other_address() -> String {
-    let secp = Secp256k1::new();
-    let sk = SecretKey::from_slice(&[2u8; 32]).unwrap();
-    let pk = CompressedPublicKey::from_private_key(
-        &secp,
-        &PrivateKey::new(sk, bitcoin::Network::Regtest),
-    )
-    .unwrap();
-    Address::p2wpkh(&pk, KnownHrp::Regtest).to_string()
+    test_address(2)
 }
 
 fn backend(node: &RegtestNode) -> BitcoindBackend {

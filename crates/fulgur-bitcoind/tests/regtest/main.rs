@@ -27,16 +27,25 @@ fn bitcoind_or_skip(test: &str) -> Option<PathBuf> {
     }
 }
 
-/// A fixed P2WPKH regtest address (secret key 0x01...01), for mining rewards.
-fn regtest_address() -> String {
-    let secp = Secp256k1::new();
-    let sk = SecretKey::from_slice(&[1u8; 32]).unwrap();
+/// The test key whose 32 secret bytes are all `seed`, and its compressed public key.
+fn test_key(seed: u8) -> (SecretKey, CompressedPublicKey) {
+    let sk = SecretKey::from_slice(&[seed; 32]).unwrap();
     let pk = CompressedPublicKey::from_private_key(
-        &secp,
+        &Secp256k1::new(),
         &PrivateKey::new(sk, bitcoin::Network::Regtest),
     )
     .unwrap();
-    let address = Address::p2wpkh(&pk, KnownHrp::Regtest).to_string();
+    (sk, pk)
+}
+
+/// The P2WPKH regtest address of [`test_key`]`(seed)`.
+fn test_address(seed: u8) -> String {
+    Address::p2wpkh(&test_key(seed).1, KnownHrp::Regtest).to_string()
+}
+
+/// A fixed P2WPKH regtest address (secret key 0x01...01), for mining rewards.
+fn regtest_address() -> String {
+    let address = test_address(1);
     assert!(address.starts_with("bcrt1q"), "{address}");
     address
 }
