@@ -95,6 +95,12 @@ pub fn run(mut config: Config) -> Result<(), DaemonError> {
         }
     }
 
+    // Taking the socket first makes a second node on the same directory fail before it touches
+    // anything of the first one's: its hsm_secret, its database, its pid file.
+    let rpc_path = config.rpc_file.clone();
+    let listener = bind_socket(&rpc_path, config.rpc_file_mode)
+        .map_err(io_err(format!("cannot listen on {}", rpc_path.display())))?;
+
     let hsm_path = network_dir.join("hsm_secret");
     let (secret, created) = hsm_file::load_or_create(&hsm_path).map_err(io_err("hsm_secret"))?;
     if created {
@@ -119,11 +125,6 @@ pub fn run(mut config: Config) -> Result<(), DaemonError> {
         .unwrap_or_else(|| alias::default_color(&id_bytes));
     config.set_generated_identity(&alias, rgb);
 
-    // Taking the socket first makes a second node on the same directory fail before it touches
-    // anything of the first one's (such as the pid file).
-    let rpc_path = config.rpc_file.clone();
-    let listener = bind_socket(&rpc_path, config.rpc_file_mode)
-        .map_err(io_err(format!("cannot listen on {}", rpc_path.display())))?;
     let pid_file = config.pid_file.clone();
     std::fs::write(&pid_file, format!("{}\n", std::process::id())).map_err(io_err(format!(
         "cannot write pid file {}",
