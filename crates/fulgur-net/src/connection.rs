@@ -121,9 +121,9 @@ pub async fn run(
                     .await;
                 return;
             }
-            match decryptor.decrypt_body(&body) {
-                Ok(msg) => {
-                    if in_tx.send(Ok(msg)).await.is_err() {
+            match decryptor.decrypt_body_in_place(&mut body) {
+                Ok(()) => {
+                    if in_tx.send(Ok(body)).await.is_err() {
                         return;
                     }
                 }

@@ -162,10 +162,10 @@ impl<C: Send + Sync + 'static> Connection<C> {
                         break 'conn;
                     }
                     Scan::Complete { start, end } => {
-                        let text = buf[start..end].to_vec();
+                        let parsed = serde_json::from_slice::<Box<RawValue>>(&buf[start..end]);
                         buf.drain(..end);
                         scanner = Scanner::new();
-                        let raw: Box<RawValue> = match serde_json::from_slice(&text) {
+                        let raw: Box<RawValue> = match parsed {
                             Ok(raw) => raw,
                             Err(e) => {
                                 self.fail(&tx, &format!("Failed to parse JSON request: {e}"))
