@@ -145,19 +145,10 @@ mod psbt_v2 {
     const OUTPUT_V2: &[u8] = &[0x03, 0x04];
 
     fn read_compact(data: &[u8], pos: &mut usize) -> Option<u64> {
-        let first = *data.get(*pos)?;
-        *pos += 1;
-        let width = match first {
-            0xfd => 2,
-            0xfe => 4,
-            0xff => 8,
-            n => return Some(u64::from(n)),
-        };
-        let bytes = data.get(*pos..*pos + width)?;
-        *pos += width;
-        let mut buf = [0u8; 8];
-        buf[..width].copy_from_slice(bytes);
-        Some(u64::from_le_bytes(buf))
+        let (n, used) =
+            bitcoin::consensus::deserialize_partial::<bitcoin::VarInt>(data.get(*pos..)?).ok()?;
+        *pos += used;
+        Some(n.0)
     }
 
     fn read_bytes<'a>(data: &'a [u8], pos: &mut usize) -> Option<&'a [u8]> {
@@ -180,19 +171,7 @@ mod psbt_v2 {
     }
 
     fn write_compact(out: &mut Vec<u8>, n: usize) {
-        let n = n as u64;
-        if n < 0xfd {
-            out.push(n as u8);
-        } else if n <= 0xffff {
-            out.push(0xfd);
-            out.extend_from_slice(&(n as u16).to_le_bytes());
-        } else if n <= 0xffff_ffff {
-            out.push(0xfe);
-            out.extend_from_slice(&(n as u32).to_le_bytes());
-        } else {
-            out.push(0xff);
-            out.extend_from_slice(&n.to_le_bytes());
-        }
+        out.extend_from_slice(&bitcoin::consensus::serialize(&bitcoin::VarInt(n as u64)));
     }
 
     fn write_map(out: &mut Vec<u8>, map: &Map) {
