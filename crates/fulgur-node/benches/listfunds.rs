@@ -6,7 +6,7 @@
 
 use bitcoin::hashes::Hash;
 use bitcoin::{Amount, BlockHash, OutPoint, Txid};
-use fulgur_node::onchain::{listfunds_result, to_store};
+use fulgur_node::onchain::listfunds_result;
 use fulgur_store::{BlockConnect, NewOutput, OutputFilter, Store};
 use fulgur_wallet::{AddrType, WalletKeys};
 use std::time::{Duration, Instant};
@@ -47,7 +47,7 @@ fn main() {
                     amount: Amount::from_sat(10_000 + u64::from(n)),
                     script_pubkey: keys.script_pubkey(index, t).unwrap(),
                     keyindex: index,
-                    addrtype: to_store(t).unwrap(),
+                    addrtype: t,
                     is_change: false,
                     is_coinbase: false,
                 }

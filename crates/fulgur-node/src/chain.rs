@@ -5,7 +5,7 @@
 //! refreshed on the same schedule. While bitcoind cannot be used, the reason is logged once
 //! per change and polling goes on; the RPC server keeps answering.
 
-use crate::onchain::{to_store, Onchain};
+use crate::onchain::Onchain;
 use fulgur_bitcoind::{BitcoindBackend, BitcoindError};
 use fulgur_chain::{Action, Fees, FetchedBlock, Follower, FollowerConfig, Input, Start};
 use fulgur_store::{BlockConnect, NewOutput};
@@ -311,16 +311,14 @@ impl ChainTask {
         let new_outputs: Vec<NewOutput> = scan
             .new_outputs
             .iter()
-            .filter_map(|o| {
-                Some(NewOutput {
-                    outpoint: o.outpoint,
-                    amount: o.amount.into(),
-                    script_pubkey: o.script.clone(),
-                    keyindex: o.keyindex,
-                    addrtype: to_store(o.addrtype)?,
-                    is_change: false,
-                    is_coinbase: Some(o.outpoint.txid) == coinbase,
-                })
+            .map(|o| NewOutput {
+                outpoint: o.outpoint,
+                amount: o.amount.into(),
+                script_pubkey: o.script.clone(),
+                keyindex: o.keyindex,
+                addrtype: o.addrtype,
+                is_change: false,
+                is_coinbase: Some(o.outpoint.txid) == coinbase,
             })
             .collect();
         let found = new_outputs.len();

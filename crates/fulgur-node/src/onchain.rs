@@ -26,23 +26,6 @@ pub enum OnchainError {
     Join(String),
 }
 
-/// The database's name for an address type.
-pub fn to_store(t: AddrType) -> Option<fulgur_store::AddrType> {
-    match t {
-        AddrType::Bech32 => Some(fulgur_store::AddrType::P2wpkh),
-        AddrType::P2tr => Some(fulgur_store::AddrType::P2tr),
-        AddrType::P2shSegwit => None,
-    }
-}
-
-/// The wallet's name for a stored address type.
-pub fn from_store(t: fulgur_store::AddrType) -> AddrType {
-    match t {
-        fulgur_store::AddrType::P2wpkh => AddrType::Bech32,
-        fulgur_store::AddrType::P2tr => AddrType::P2tr,
-    }
-}
-
 /// The wallet: database, keys and script index.
 pub struct Onchain {
     store: Mutex<Store>,
@@ -93,8 +76,7 @@ impl Onchain {
         self: &Arc<Self>,
         types: Vec<AddrType>,
     ) -> Result<(u32, Vec<(AddrType, bitcoin::Address)>), OnchainError> {
-        let stored: Vec<fulgur_store::AddrType> =
-            types.iter().filter_map(|t| to_store(*t)).collect();
+        let stored: Vec<fulgur_store::AddrType> = types.clone();
         let index = self
             .with_store(move |s| Ok(s.issue_address(&stored)?))
             .await?;
@@ -155,7 +137,7 @@ pub fn listfunds_result(
             );
             let address = bitcoin::Address::from_script(&o.script_pubkey, network)
                 .ok()
-                .or_else(|| keys.address(o.keyindex, from_store(o.addrtype)).ok());
+                .or_else(|| keys.address(o.keyindex, o.addrtype).ok());
             if let Some(a) = address {
                 m.insert("address".into(), Value::String(a.to_string()));
             }

@@ -28,7 +28,7 @@ use bitcoin::hashes::Hash;
 use bitcoin::{Amount, BlockHash, OutPoint, ScriptBuf, Txid};
 use fulgur_chain::{decode_block, decode_block_hex, encode_hex};
 use fulgur_keys::HsmSecret;
-use fulgur_store::{AddrType, AvailableOutput, BlockConnect, NewOutput, OutputFilter, Store};
+use fulgur_store::{AvailableOutput, BlockConnect, NewOutput, OutputFilter, Store};
 use fulgur_types::{AmountSat, FeeratePerKw, Network};
 use fulgur_wallet::{fund, Coin, FundError, FundParams, Target};
 use fulgur_wallet::{scan_block, ScriptIndex, WalletKeys};
@@ -107,20 +107,6 @@ fn hash_at(height: u32) -> BlockHash {
     BlockHash::from_byte_array(h)
 }
 
-fn store_addrtype(t: fulgur_wallet::AddrType) -> AddrType {
-    match t {
-        fulgur_wallet::AddrType::P2tr => AddrType::P2tr,
-        _ => AddrType::P2wpkh,
-    }
-}
-
-fn wallet_addrtype(t: AddrType) -> fulgur_wallet::AddrType {
-    match t {
-        AddrType::P2wpkh => fulgur_wallet::AddrType::Bech32,
-        AddrType::P2tr => fulgur_wallet::AddrType::P2tr,
-    }
-}
-
 /// Blocks 1..=100 with 100 of our outputs each (one transaction each, P2WPKH and P2TR scripts
 /// of 1,000 real wallet keys, 500 sat to 0.02 BTC).
 fn fill(store: &mut Store, keys: &WalletKeys, rng: &mut Rng) {
@@ -147,7 +133,7 @@ fn fill(store: &mut Store, keys: &WalletKeys, rng: &mut Rng) {
                 amount: Amount::from_sat(500 + rng.below(2_000_000)),
                 script_pubkey: script.clone(),
                 keyindex: *keyindex,
-                addrtype: store_addrtype(*t),
+                addrtype: *t,
                 is_change: false,
                 is_coinbase: false,
             });
@@ -175,7 +161,7 @@ fn coins(available: &[AvailableOutput], height: u32) -> Vec<Coin> {
             outpoint: o.outpoint,
             amount: AmountSat::from_sat(o.amount.to_sat()),
             keyindex: o.keyindex,
-            addrtype: wallet_addrtype(o.addrtype),
+            addrtype: o.addrtype,
             confirmations: o.confirmations(height),
         })
         .collect()

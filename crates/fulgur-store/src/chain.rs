@@ -6,6 +6,7 @@ use rusqlite::{params, OptionalExtension, Transaction};
 
 use crate::error::StoreError;
 use crate::store::{outnum, sat_to_db, txid_blob, txid_from, u32_from_db, Store};
+use crate::types::AddrTypeDb;
 use crate::types::{BlockConnect, BroadcastTx, NewOutput, StoredTx};
 
 impl Store {

@@ -15,6 +15,7 @@ use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
 use crate::error::{ReserveError, SelectError, StoreError};
 use crate::store::{outnum, txid_blob, txid_from, u32_from_db, Store};
+use crate::types::AddrTypeDb;
 use crate::types::{
     AddrType, AvailableOutput, OutputFilter, OutputInfo, OutputState, ReservationChange, Selection,
     COINBASE_MATURITY,

@@ -5,6 +5,7 @@ use rusqlite::{params, OptionalExtension, Transaction};
 use crate::error::StoreError;
 use crate::store::{u32_from_db, Store};
 use crate::types::AddrType;
+use crate::types::AddrTypeDb;
 
 /// The `vars` row holding the highest issued key index (CLN's name for it).
 pub const VAR_MAX_KEYINDEX: &str = "bip32_max_index";

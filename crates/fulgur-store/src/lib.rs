@@ -23,6 +23,6 @@ pub use keys::{MAX_KEYINDEX, VAR_MAX_KEYINDEX};
 pub use schema::{MIGRATIONS, SCHEMA_VERSION};
 pub use store::{Store, BUSY_TIMEOUT, DB_FILENAME};
 pub use types::{
-    AddrType, AvailableOutput, BlockConnect, BroadcastTx, NewOutput, OutputFilter, OutputInfo,
-    OutputState, PreparedTx, ReservationChange, Selection, StoredTx, COINBASE_MATURITY,
+    AddrType, AddrTypeDb, AvailableOutput, BlockConnect, BroadcastTx, NewOutput, OutputFilter,
+    OutputInfo, OutputState, PreparedTx, ReservationChange, Selection, StoredTx, COINBASE_MATURITY,
 };

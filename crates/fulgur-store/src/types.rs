@@ -6,42 +6,32 @@ use bitcoin::{Amount, BlockHash, OutPoint, ScriptBuf, Txid};
 /// coinbase output confirmed at height `c` is immature while `c + COINBASE_MATURITY > current`.
 pub const COINBASE_MATURITY: u32 = 100;
 
-/// The type of address a wallet key was issued as. Stored as an integer: the numbers are
-/// append-only (never reuse or renumber one; `addrtype_numbers_are_pinned` checks them).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum AddrType {
-    /// P2WPKH, what CLN calls `bech32`. Stored as 0.
-    P2wpkh,
-    /// P2TR (key-path taproot), what CLN calls `p2tr`. Stored as 1.
-    P2tr,
+pub use fulgur_types::AddrType;
+
+/// How an address type is stored in the `addrtype` columns. The numbers are append-only
+/// (never reuse or renumber one; `addrtype_numbers_are_pinned` checks them).
+pub trait AddrTypeDb: Sized {
+    /// The number stored.
+    fn to_db(self) -> i64;
+    /// The type stored as `n`, if this code knows it.
+    fn from_db(n: i64) -> Option<Self>;
 }
 
-impl AddrType {
-    /// Every address type, in stored-number order.
-    pub const ALL: [AddrType; 2] = [AddrType::P2wpkh, AddrType::P2tr];
-
-    /// The number stored in the `addrtype` columns.
-    pub const fn to_db(self) -> i64 {
+impl AddrTypeDb for AddrType {
+    fn to_db(self) -> i64 {
         match self {
-            AddrType::P2wpkh => 0,
+            AddrType::Bech32 => 0,
             AddrType::P2tr => 1,
+            AddrType::P2shSegwit => 2,
         }
     }
 
-    /// The address type stored as `n`, if this code knows it.
-    pub const fn from_db(n: i64) -> Option<AddrType> {
+    fn from_db(n: i64) -> Option<AddrType> {
         match n {
-            0 => Some(AddrType::P2wpkh),
+            0 => Some(AddrType::Bech32),
             1 => Some(AddrType::P2tr),
+            2 => Some(AddrType::P2shSegwit),
             _ => None,
-        }
-    }
-
-    /// CLN's name for it (`newaddr addresstype`, the `listaddresses` field names).
-    pub const fn cln_name(self) -> &'static str {
-        match self {
-            AddrType::P2wpkh => "bech32",
-            AddrType::P2tr => "p2tr",
         }
     }
 }
@@ -245,15 +235,16 @@ mod tests {
     #[test]
     fn addrtype_numbers_are_pinned() {
         // These numbers are on disk: append new types, never change these.
-        assert_eq!(AddrType::P2wpkh.to_db(), 0);
+        assert_eq!(AddrType::Bech32.to_db(), 0);
         assert_eq!(AddrType::P2tr.to_db(), 1);
+        assert_eq!(AddrType::P2shSegwit.to_db(), 2);
         for t in AddrType::ALL {
             assert_eq!(AddrType::from_db(t.to_db()), Some(t));
         }
-        assert_eq!(AddrType::from_db(2), None);
+        assert_eq!(AddrType::from_db(3), None);
         assert_eq!(AddrType::from_db(-1), None);
-        assert_eq!(AddrType::P2wpkh.cln_name(), "bech32");
-        assert_eq!(AddrType::P2tr.cln_name(), "p2tr");
+        assert_eq!(AddrType::Bech32.name(), "bech32");
+        assert_eq!(AddrType::P2tr.name(), "p2tr");
     }
 
     #[test]

@@ -33,13 +33,13 @@ fn issue_and_record_addresses() {
     assert_eq!(store.issue_address(&[AddrType::P2tr]).unwrap(), 1);
     assert_eq!(
         store
-            .issue_address(&[AddrType::P2wpkh, AddrType::P2tr])
+            .issue_address(&[AddrType::Bech32, AddrType::P2tr])
             .unwrap(),
         2
     );
     assert_eq!(store.next_keyindex().unwrap(), 3); // issued, never recorded
-    assert_eq!(store.issue_address(&[AddrType::P2wpkh]).unwrap(), 4);
-    store.record_address(4, AddrType::P2wpkh).unwrap(); // idempotent
+    assert_eq!(store.issue_address(&[AddrType::Bech32]).unwrap(), 4);
+    store.record_address(4, AddrType::Bech32).unwrap(); // idempotent
                                                         // Recording above the highest index raises it.
     store.record_address(10, AddrType::P2tr).unwrap();
     assert_eq!(store.max_keyindex().unwrap(), 10);
@@ -54,17 +54,17 @@ fn issue_and_record_addresses() {
         all,
         [
             (1, P2tr),
-            (2, P2wpkh),
+            (2, Bech32),
             (2, P2tr),
             (3, P2tr),
-            (4, P2wpkh),
+            (4, Bech32),
             (10, P2tr)
         ]
     );
     // `limit` counts key indices, each with all its types.
     assert_eq!(
         store.list_addresses(Some(2), Some(2)).unwrap(),
-        [(2, P2wpkh), (2, P2tr), (3, P2tr)]
+        [(2, Bech32), (2, P2tr), (3, P2tr)]
     );
     assert_eq!(store.list_addresses(Some(5), None).unwrap(), [(10, P2tr)]);
     assert_eq!(store.list_addresses(Some(1), Some(0)).unwrap(), []);

@@ -3,11 +3,13 @@
 //!
 //! Nothing here does I/O.
 
+pub mod addrtype;
 pub mod amount;
 pub mod features;
 pub mod feerate;
 pub mod network;
 
+pub use addrtype::AddrType;
 pub use amount::{AmountMsat, AmountParseError, AmountSat};
 pub use features::{Feature, Features};
 pub use feerate::{

@@ -27,35 +27,7 @@ use fulgur_types::Network;
 /// The first key index CLN hands out (`newaddr` on a fresh wallet); index 0 is never issued.
 pub const FIRST_KEY_INDEX: u32 = 1;
 
-/// The kinds of output script the wallet can receive to and spend from, named as CLN's
-/// `addrtype`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum AddrType {
-    /// Native segwit v0 P2WPKH (`bech32`).
-    Bech32,
-    /// BIP86 key-path-only taproot (`p2tr`).
-    P2tr,
-    /// P2WPKH wrapped in P2SH (`p2sh-segwit`): never issued any more, but legacy CLN wallets
-    /// may still hold such outputs, so they are recognised and spendable.
-    P2shSegwit,
-}
-
-impl AddrType {
-    /// CLN's name for the type.
-    pub const fn name(self) -> &'static str {
-        match self {
-            AddrType::Bech32 => "bech32",
-            AddrType::P2tr => "p2tr",
-            AddrType::P2shSegwit => "p2sh-segwit",
-        }
-    }
-}
-
-impl fmt::Display for AddrType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
+pub use fulgur_types::AddrType;
 
 /// Which derivation layout the wallet uses; decided by the form of `hsm_secret`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -288,3 +288,37 @@ fn recorded_but_unsent_transaction_is_broadcast_after_restart() {
         node.rpc("listfunds", json!({"spent": true})).unwrap()["outputs"][0]["status"].clone();
     assert_eq!(spent, "spent");
 }
+
+/// Older CLN wallets (legacy 32-byte hsm_secret) may hold P2SH-wrapped P2WPKH coins: they are
+/// found and listed like any other.
+#[test]
+fn legacy_p2sh_segwit_coins_are_found() {
+    let b = Bitcoind::start().unwrap();
+    b.generate(1).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("regtest")).unwrap();
+    let secret: Vec<u8> = (1..=32).collect();
+    std::fs::write(dir.path().join("regtest/hsm_secret"), &secret).unwrap();
+    let node = Node::start(
+        Some(&b),
+        NodeOptions {
+            lightning_dir: Some(dir.path().to_path_buf()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let hsm = fulgur_keys::HsmSecret::from_file_bytes(&secret).unwrap();
+    let keys = fulgur_wallet::WalletKeys::from_hsm_secret(&hsm, fulgur_types::Network::Regtest);
+    let wrapped = keys
+        .address(1, fulgur_wallet::AddrType::P2shSegwit)
+        .unwrap()
+        .to_string();
+    assert!(wrapped.starts_with('2'), "{wrapped}");
+    b.rpc("generatetoaddress", json!([1, wrapped])).unwrap();
+    b.generate(100).unwrap();
+    synced(&node, &b);
+    let outs = outputs(&node);
+    assert_eq!(outs.len(), 1, "{outs:?}");
+    assert_eq!(outs[0]["address"], wrapped.as_str());
+    assert_eq!(outs[0]["status"], "confirmed");
+}

@@ -3,7 +3,6 @@
 
 use super::command;
 use crate::context::NodeContext;
-use crate::onchain::from_store;
 use fulgur_rpc::{Call, CommandDef};
 use fulgur_rpc_types::{ParamKind, ParamSpec, RpcError};
 use fulgur_wallet::AddrType;
@@ -100,7 +99,6 @@ async fn listaddresses(call: Call<NodeContext>) -> Result<Value, RpcError> {
     let keys = &call.ctx.onchain.keys;
     let mut entries: Vec<Map<String, Value>> = Vec::new();
     for (index, t) in rows {
-        let t = from_store(t);
         let addr = keys.address(index, t).map_err(internal)?.to_string();
         if wanted.as_ref().is_some_and(|w| *w != addr) {
             continue;

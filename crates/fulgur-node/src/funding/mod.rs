@@ -14,7 +14,7 @@
 //! - anything that fails after coins were reserved releases them again.
 
 use crate::context::NodeContext;
-use crate::onchain::{from_store, to_store, OnchainError};
+use crate::onchain::OnchainError;
 use bitcoin::absolute::LockTime;
 use bitcoin::consensus::encode;
 use bitcoin::psbt::Psbt;

@@ -10,7 +10,7 @@ pub(super) fn coin_of(o: &AvailableOutput, height: u32) -> Coin {
         outpoint: o.outpoint,
         amount: o.amount.into(),
         keyindex: o.keyindex,
-        addrtype: from_store(o.addrtype),
+        addrtype: o.addrtype,
         confirmations: o.confirmations(height),
     }
 }
@@ -24,7 +24,7 @@ pub(super) fn coin_of_info(o: &OutputInfo, height: u32) -> Coin {
         outpoint: o.outpoint,
         amount: o.amount.into(),
         keyindex: o.keyindex,
-        addrtype: from_store(o.addrtype),
+        addrtype: o.addrtype,
         confirmations,
     }
 }

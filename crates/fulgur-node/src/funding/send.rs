@@ -148,7 +148,7 @@ pub async fn sign_inputs(
             op,
             OwnedInput {
                 keyindex: info.keyindex,
-                addrtype: from_store(info.addrtype),
+                addrtype: info.addrtype,
                 amount: info.amount.into(),
             },
         );
@@ -239,7 +239,7 @@ pub async fn broadcast(
                     amount: out.value,
                     script_pubkey: out.script_pubkey.clone(),
                     keyindex: origin.keyindex,
-                    addrtype: to_store(origin.addrtype)?,
+                    addrtype: origin.addrtype,
                     is_change: true,
                     is_coinbase: false,
                 })

@@ -56,7 +56,7 @@ pub fn new_output(outpoint: OutPoint, sat: u64, keyindex: u32) -> NewOutput {
         amount: Amount::from_sat(sat),
         script_pubkey: ScriptBuf::from_bytes(vec![0x00, 0x14, keyindex as u8]),
         keyindex,
-        addrtype: AddrType::P2wpkh,
+        addrtype: AddrType::Bech32,
         is_change: false,
         is_coinbase: false,
     }
