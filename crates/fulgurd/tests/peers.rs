@@ -514,7 +514,6 @@ fn silent_peer_is_pinged_then_dropped() {
     x.node
         .wait_for_log("did not answer our ping", Duration::from_secs(5))
         .unwrap();
-    let _ = SECP256K1;
 }
 
 #[test]
