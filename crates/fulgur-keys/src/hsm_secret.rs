@@ -137,6 +137,11 @@ impl HsmSecret {
     }
 
     /// The 32-byte secret all of hsmd's key derivations start from.
+    pub(crate) fn first_32_bytes(&self) -> &[u8] {
+        self.secret()
+    }
+
+    /// The 32-byte secret all of hsmd's key derivations start from.
     fn secret(&self) -> &[u8] {
         // `seed` is 32 or 64 bytes by construction.
         self.seed.get(..HSM_SECRET_LEN).unwrap_or(&self.seed)

@@ -9,7 +9,7 @@ use zeroize::Zeroize;
 /// HKDF-SHA256 (RFC 5869) with `salt`, input key material `ikm` and `info`, filling `out`.
 ///
 /// `out` may be at most 255 × 32 bytes long; longer outputs are not defined by RFC 5869 and
-/// the excess is left as zeros (no caller asks for more than 32 bytes).
+/// the excess is left as zeros (callers ask for at most 192 bytes).
 pub(crate) fn hkdf_sha256(salt: &[u8], ikm: &[u8], info: &[u8], out: &mut [u8]) {
     // Extract: PRK = HMAC(salt, IKM).
     let mut extract = HmacEngine::<sha256::Hash>::new(salt);
