@@ -1,0 +1,353 @@
+//! Two channel machines in one process: open, HTLCs both ways, fees, reconnections,
+//! restarts and mutual close, all deterministic.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
+
+mod common;
+
+use common::*;
+use fulgur_channel::{Action, ChannelState, ChannelType, FeeStep, HtlcState};
+
+#[test]
+fn open_reaches_normal_with_the_right_balances() {
+    for channel_type in [
+        ChannelType::AnchorsZeroFeeHtlcTx,
+        ChannelType::StaticRemoteKey,
+    ] {
+        let p = Pair::normal(OpenSpec {
+            push_msat: 100_000_000,
+            channel_type,
+            ..OpenSpec::default()
+        });
+        assert_eq!(p.a.ch().balances_msat(), (900_000_000, 100_000_000));
+        assert_eq!(p.b.ch().balances_msat(), (100_000_000, 900_000_000));
+        assert_eq!(p.a.ch().channel_id(), p.b.ch().channel_id());
+        assert!(p.a.events.contains(&Action::Ready));
+        assert!(p.b.events.contains(&Action::Ready));
+    }
+}
+
+#[test]
+fn htlc_add_and_fulfill_both_ways() {
+    let mut p = Pair::normal(OpenSpec {
+        push_msat: 200_000_000,
+        ..OpenSpec::default()
+    });
+    let pre = [1u8; 32];
+    let id = p.add(true, 50_000_000, pre);
+    p.settle();
+    let inc = Pair::incoming(&mut p.b);
+    assert_eq!(inc.len(), 1);
+    assert_eq!(inc[0].id, id);
+    assert_eq!(inc[0].amount_msat, 50_000_000);
+    let acts = p.b.chm().fulfill_htlc(id, pre).unwrap();
+    p.b.apply(acts);
+    p.settle();
+    assert!(p
+        .a
+        .events
+        .iter()
+        .any(|e| matches!(e, Action::OutgoingFulfilled { id: 0, preimage } if *preimage == pre)));
+    assert_eq!(p.a.ch().balances_msat(), (750_000_000, 250_000_000));
+    assert_eq!(p.b.ch().balances_msat(), (250_000_000, 750_000_000));
+    assert_eq!(p.a.ch().htlcs().count(), 0);
+    assert_eq!(p.b.ch().htlcs().count(), 0);
+
+    // And back, with a failure this time.
+    let id = p.add(false, 10_000_000, [2; 32]);
+    p.settle();
+    let inc = Pair::incoming(&mut p.a);
+    assert_eq!(inc.len(), 1);
+    let acts = p.a.chm().fail_htlc(id, vec![0xee; 300]).unwrap();
+    p.a.apply(acts);
+    p.settle();
+    assert!(p
+        .b
+        .events
+        .iter()
+        .any(|e| matches!(e, Action::OutgoingFailed { id: 0, .. })));
+    assert_eq!(p.a.ch().balances_msat(), (750_000_000, 250_000_000));
+}
+
+#[test]
+fn many_htlcs_in_flight_at_once_settle_consistently() {
+    let mut p = Pair::normal(OpenSpec {
+        push_msat: 400_000_000,
+        ..OpenSpec::default()
+    });
+    let mut a_ids = Vec::new();
+    let mut b_ids = Vec::new();
+    for i in 0..10u8 {
+        a_ids.push((p.add(true, 1_000_000 + u64::from(i) * 1000, [i; 32]), i));
+        b_ids.push((p.add(false, 2_000_000, [100 + i; 32]), 100 + i));
+        // Interleave deliveries so that commitments cross.
+        p.deliver_one(true);
+        p.deliver_one(false);
+    }
+    p.settle();
+    assert_eq!(Pair::incoming(&mut p.b).len(), 10);
+    assert_eq!(Pair::incoming(&mut p.a).len(), 10);
+    for (id, i) in &a_ids {
+        let acts = if i % 2 == 0 {
+            p.b.chm().fulfill_htlc(*id, [*i; 32]).unwrap()
+        } else {
+            p.b.chm().fail_htlc(*id, vec![1; 32]).unwrap()
+        };
+        p.b.apply(acts);
+        p.deliver_one(false);
+    }
+    for (id, i) in &b_ids {
+        let acts = p.a.chm().fulfill_htlc(*id, [*i; 32]).unwrap();
+        p.a.apply(acts);
+        p.deliver_one(true);
+    }
+    p.settle();
+    // a paid 5 HTLCs (even i) and received 10 × 2,000,000.
+    let paid: u64 = (0..10u64)
+        .filter(|i| i % 2 == 0)
+        .map(|i| 1_000_000 + i * 1000)
+        .sum();
+    let a_bal = 600_000_000 - paid + 20_000_000;
+    assert_eq!(p.a.ch().balances_msat(), (a_bal, 1_000_000_000 - a_bal));
+    assert_eq!(p.b.ch().balances_msat(), (1_000_000_000 - a_bal, a_bal));
+    assert_eq!(p.a.ch().htlcs().count() + p.b.ch().htlcs().count(), 0);
+}
+
+#[test]
+fn update_fee_is_committed_by_both() {
+    let mut p = Pair::normal(OpenSpec::default());
+    let acts = p.a.chm().update_fee(5000).unwrap();
+    p.a.apply(acts);
+    p.settle();
+    assert_eq!(p.a.ch().feerate_per_kw(), 5000);
+    assert_eq!(p.b.ch().feerate_per_kw(), 5000);
+    assert!(
+        p.b.chm().update_fee(6000).is_err(),
+        "only the opener sends update_fee"
+    );
+}
+
+#[test]
+fn mutual_close_from_either_side_agrees_and_pays_both() {
+    for a_closes in [true, false] {
+        let mut p = Pair::normal(OpenSpec {
+            push_msat: 300_000_000,
+            ..OpenSpec::default()
+        });
+        let (closer, _) = p.side(a_closes);
+        let acts = closer
+            .chm()
+            .shutdown(None, FeeStep::default(), None)
+            .unwrap();
+        closer.apply(acts);
+        p.settle();
+        assert_eq!(p.a.ch().state(), ChannelState::ClosingdComplete);
+        assert_eq!(p.b.ch().state(), ChannelState::ClosingdComplete);
+        let tx = p.a.broadcasts.last().unwrap().clone();
+        assert_eq!(
+            p.b.broadcasts.last().unwrap().compute_txid(),
+            tx.compute_txid()
+        );
+        assert_eq!(
+            tx.input[0].previous_output.txid,
+            p.funding_tx.compute_txid()
+        );
+        let to_b = tx
+            .output
+            .iter()
+            .find(|o| o.script_pubkey.as_bytes() == wallet_script(0xb0))
+            .unwrap();
+        assert_eq!(to_b.value.to_sat(), 300_000, "the non-opener pays no fee");
+        let to_a = tx
+            .output
+            .iter()
+            .find(|o| o.script_pubkey.as_bytes() == wallet_script(0xa1))
+            .unwrap();
+        assert!(to_a.value.to_sat() < 700_000 && to_a.value.to_sat() > 690_000);
+        assert_eq!(tx.input[0].witness.len(), 4);
+    }
+}
+
+#[test]
+fn close_waits_for_htlcs_to_clear() {
+    let mut p = Pair::normal(OpenSpec::default());
+    let id = p.add(true, 5_000_000, [3; 32]);
+    p.settle();
+    Pair::incoming(&mut p.b);
+    let acts = p.b.chm().shutdown(None, FeeStep::default(), None).unwrap();
+    p.b.apply(acts);
+    p.settle();
+    assert_eq!(p.a.ch().state(), ChannelState::ChanneldShuttingDown);
+    assert!(p
+        .a
+        .chm()
+        .add_htlc(1000, [0; 32], 500, vec![0; ONION], None)
+        .is_err());
+    let acts = p.b.chm().fulfill_htlc(id, [3; 32]).unwrap();
+    p.b.apply(acts);
+    p.settle();
+    assert_eq!(p.a.ch().state(), ChannelState::ClosingdComplete);
+    assert_eq!(p.b.ch().state(), ChannelState::ClosingdComplete);
+}
+
+#[test]
+fn fee_negotiation_without_fee_range_converges() {
+    // Bob (accepter) wants a much higher fee floor than Alice's ceiling allows at first;
+    // with fee_range they settle in the overlap.
+    let mut p = Pair::normal(OpenSpec::default());
+    p.a.chm().set_close_feerates(fulgur_channel::CloseFeerates {
+        desired: 1000,
+        min: 500,
+        max: 3000,
+    });
+    p.b.chm().set_close_feerates(fulgur_channel::CloseFeerates {
+        desired: 2000,
+        min: 1500,
+        max: 4000,
+    });
+    let acts =
+        p.a.chm()
+            .shutdown(None, FeeStep::Percent(50), None)
+            .unwrap();
+    p.a.apply(acts);
+    p.settle();
+    assert_eq!(p.a.ch().state(), ChannelState::ClosingdComplete);
+    let tx = p.a.broadcasts.last().unwrap();
+    let out: u64 = tx.output.iter().map(|o| o.value.to_sat()).sum();
+    let fee = 1_000_000 - out;
+    assert!(fee > 0);
+}
+
+#[test]
+fn reconnect_at_every_point_of_an_htlc_exchange_loses_nothing() {
+    // Count the messages of a full add+fulfill round, then cut the connection after each
+    // possible number of delivered messages.
+    for cut in 0..20 {
+        let mut p = Pair::normal(OpenSpec {
+            push_msat: 100_000_000,
+            ..OpenSpec::default()
+        });
+        let id = p.add(true, 7_000_000, [5; 32]);
+        let mut delivered = 0;
+        let mut fulfilled = false;
+        loop {
+            if delivered == cut {
+                p.disconnect();
+                p.connect();
+            }
+            let moved = p.deliver_one(true) | p.deliver_one(false);
+            if moved {
+                delivered += 1;
+            }
+            if !fulfilled && !Pair::incoming(&mut p.b).is_empty() {
+                let acts = p.b.chm().fulfill_htlc(id, [5; 32]).unwrap();
+                p.b.apply(acts);
+                fulfilled = true;
+                continue;
+            }
+            if !moved && (fulfilled || delivered > cut) {
+                break;
+            }
+        }
+        p.settle();
+        assert!(fulfilled, "cut {cut}: HTLC never arrived");
+        assert_eq!(
+            p.a.ch().balances_msat(),
+            (893_000_000, 107_000_000),
+            "cut {cut}"
+        );
+        assert_eq!(
+            p.b.ch().balances_msat(),
+            (107_000_000, 893_000_000),
+            "cut {cut}"
+        );
+        assert_eq!(
+            p.a.ch().htlcs().count() + p.b.ch().htlcs().count(),
+            0,
+            "cut {cut}"
+        );
+    }
+}
+
+#[test]
+fn restart_at_every_point_of_an_htlc_exchange_loses_nothing() {
+    for restart_b in [false, true] {
+        for cut in 0..20 {
+            let mut p = Pair::normal(OpenSpec {
+                push_msat: 100_000_000,
+                ..OpenSpec::default()
+            });
+            let id = p.add(true, 7_000_000, [5; 32]);
+            let mut delivered = 0;
+            let mut fulfilled = false;
+            loop {
+                if delivered == cut {
+                    p.disconnect();
+                    if restart_b {
+                        p.b.restart()
+                    } else {
+                        p.a.restart()
+                    }
+                    p.connect();
+                }
+                let moved = p.deliver_one(true) | p.deliver_one(false);
+                if moved {
+                    delivered += 1;
+                }
+                let incoming = Pair::incoming(&mut p.b);
+                if !fulfilled
+                    && (!incoming.is_empty()
+                        || p.b
+                            .ch()
+                            .htlcs()
+                            .any(|h| h.state == HtlcState::RcvdAddAckRevocation))
+                {
+                    let acts = p.b.chm().fulfill_htlc(id, [5; 32]).unwrap();
+                    p.b.apply(acts);
+                    fulfilled = true;
+                    continue;
+                }
+                if !moved && (fulfilled || delivered > cut) {
+                    break;
+                }
+            }
+            p.settle();
+            assert!(fulfilled, "cut {cut}: HTLC never arrived");
+            assert_eq!(
+                p.a.ch().balances_msat(),
+                (893_000_000, 107_000_000),
+                "cut {cut} restart_b {restart_b}"
+            );
+            assert_eq!(
+                p.b.ch().balances_msat(),
+                (107_000_000, 893_000_000),
+                "cut {cut} restart_b {restart_b}"
+            );
+        }
+    }
+}
+
+#[test]
+fn restart_before_channel_ready_resends_it() {
+    let mut p = Pair::open(OpenSpec::default());
+    p.connect();
+    p.confirm(3);
+    p.disconnect();
+    p.a.restart();
+    p.b.restart();
+    p.connect();
+    assert_eq!(p.a.ch().state(), ChannelState::ChanneldNormal);
+    let id = p.add(true, 1_000_000, [8; 32]);
+    p.settle();
+    assert_eq!(Pair::incoming(&mut p.b)[0].id, id);
+}
+
+#[test]
+fn records_round_trip() {
+    let mut p = Pair::normal(OpenSpec::default());
+    p.add(true, 3_000_000, [4; 32]);
+    p.settle();
+    let rec = p.a.ch().record();
+    p.a.restart();
+    assert_eq!(p.a.ch().record(), rec);
+}
