@@ -28,7 +28,7 @@ use ldk_node::bitcoin::secp256k1::PublicKey;
 use ldk_node::bitcoin::Network;
 use ldk_node::lightning::ln::msgs::SocketAddress;
 use ldk_node::logger::LogLevel;
-use ldk_node::{Builder, Event, Node};
+use ldk_node::{Builder, ChannelDetails, Event, Node, UserChannelId};
 use serde_json::{json, Map, Value};
 
 const SEED_FILE_NAME: &str = "keys_seed";
@@ -247,6 +247,110 @@ fn params_pubkey(params: &Value, key: &str) -> Result<PublicKey, String> {
     PublicKey::from_str(s).map_err(|e| format!("invalid {key}: {e}"))
 }
 
+fn params_u64(params: &Value, key: &str) -> Result<Option<u64>, String> {
+    match params.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => v
+            .as_u64()
+            .map(Some)
+            .ok_or_else(|| format!("param {key:?} must be a non-negative integer")),
+    }
+}
+
+fn params_bool(params: &Value, key: &str) -> Result<Option<bool>, String> {
+    match params.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => v
+            .as_bool()
+            .map(Some)
+            .ok_or_else(|| format!("param {key:?} must be a boolean")),
+    }
+}
+
+/// A `user_channel_id` (a u128): a decimal string as `open_channel` / `list_channels` return
+/// it, or a JSON integer if it fits in a u64.
+fn params_user_channel_id(params: &Value, key: &str) -> Result<UserChannelId, String> {
+    let v = params
+        .get(key)
+        .ok_or_else(|| format!("missing param {key:?}"))?;
+    let n = match v {
+        Value::String(s) => s
+            .parse::<u128>()
+            .map_err(|e| format!("invalid {key} {s:?}: {e}"))?,
+        Value::Number(n) => n
+            .as_u64()
+            .ok_or_else(|| format!("invalid {key} {n}"))?
+            .into(),
+        _ => return Err(format!("param {key:?} must be a decimal string")),
+    };
+    Ok(UserChannelId(n))
+}
+
+/// ldk-node's `close_channel` / `force_close_channel` silently do nothing for a channel they
+/// don't know; make that an error instead.
+fn check_channel_exists(
+    node: &Node,
+    ucid: &UserChannelId,
+    counterparty: &PublicKey,
+) -> Result<(), String> {
+    if node
+        .list_channels()
+        .iter()
+        .any(|c| c.user_channel_id == *ucid && c.counterparty_node_id == *counterparty)
+    {
+        Ok(())
+    } else {
+        Err(format!(
+            "no channel with user_channel_id {} and counterparty {counterparty}",
+            ucid.0
+        ))
+    }
+}
+
+fn channel_json(c: &ChannelDetails) -> Value {
+    json!({
+        "channel_id": c.channel_id.to_string(),
+        "counterparty_node_id": c.counterparty_node_id.to_string(),
+        "user_channel_id": c.user_channel_id.0.to_string(),
+        "funding_txo": opt_str(&c.funding_txo),
+        "short_channel_id": c.short_channel_id,
+        "outbound_scid_alias": c.outbound_scid_alias,
+        "inbound_scid_alias": c.inbound_scid_alias,
+        "channel_value_sats": c.channel_value_sats,
+        "unspendable_punishment_reserve": c.unspendable_punishment_reserve,
+        "counterparty_unspendable_punishment_reserve": c.counterparty_unspendable_punishment_reserve,
+        "feerate_sat_per_1000_weight": c.feerate_sat_per_1000_weight,
+        "outbound_capacity_msat": c.outbound_capacity_msat,
+        "inbound_capacity_msat": c.inbound_capacity_msat,
+        "next_outbound_htlc_limit_msat": c.next_outbound_htlc_limit_msat,
+        "next_outbound_htlc_minimum_msat": c.next_outbound_htlc_minimum_msat,
+        "inbound_htlc_minimum_msat": c.inbound_htlc_minimum_msat,
+        "inbound_htlc_maximum_msat": c.inbound_htlc_maximum_msat,
+        "confirmations_required": c.confirmations_required,
+        "confirmations": c.confirmations,
+        "is_outbound": c.is_outbound,
+        "is_channel_ready": c.is_channel_ready,
+        "is_usable": c.is_usable,
+        "is_announced": c.is_announced,
+        "cltv_expiry_delta": c.cltv_expiry_delta,
+        "force_close_spend_delay": c.force_close_spend_delay,
+        "counterparty_outbound_htlc_minimum_msat": c.counterparty_outbound_htlc_minimum_msat,
+        "counterparty_outbound_htlc_maximum_msat": c.counterparty_outbound_htlc_maximum_msat,
+        "counterparty_forwarding_info_fee_base_msat": c.counterparty_forwarding_info_fee_base_msat,
+        "counterparty_forwarding_info_fee_proportional_millionths":
+            c.counterparty_forwarding_info_fee_proportional_millionths,
+        "counterparty_forwarding_info_cltv_expiry_delta":
+            c.counterparty_forwarding_info_cltv_expiry_delta,
+        "config": {
+            "forwarding_fee_base_msat": c.config.forwarding_fee_base_msat,
+            "forwarding_fee_proportional_millionths": c.config.forwarding_fee_proportional_millionths,
+            "cltv_expiry_delta": c.config.cltv_expiry_delta,
+            "force_close_avoidance_max_fee_satoshis": c.config.force_close_avoidance_max_fee_satoshis,
+        },
+        "debug": format!("{c:?}"),
+    })
+}
+
 fn node_err(e: ldk_node::NodeError) -> String {
     format!("{e} ({e:?})")
 }
@@ -290,7 +394,47 @@ fn handle(node: &Node, method: &str, params: &Value) -> (Result<Value, String>, 
             .new_address()
             .map(|a| json!(a.to_string()))
             .map_err(node_err),
-        "balances" => {
+        "open_channel" => (|| {
+            let node_id = params_pubkey(params, "node_id")?;
+            let addr_s = params_str(params, "address")?;
+            let addr = SocketAddress::from_str(addr_s)
+                .map_err(|e| format!("invalid address {addr_s:?}: {e:?}"))?;
+            let amount_sat = params_u64(params, "channel_amount_sat")?
+                .ok_or("missing integer param \"channel_amount_sat\"")?;
+            let push_msat = params_u64(params, "push_msat")?;
+            let announce = params_bool(params, "announce")?.unwrap_or(false);
+            let ucid = if announce {
+                node.open_announced_channel(node_id, addr, amount_sat, push_msat, None)
+            } else {
+                node.open_channel(node_id, addr, amount_sat, push_msat, None)
+            }
+            .map_err(node_err)?;
+            Ok(json!({ "user_channel_id": ucid.0.to_string() }))
+        })(),
+        "list_channels" => Ok(Value::Array(
+            node.list_channels().iter().map(channel_json).collect(),
+        )),
+        "close_channel" => (|| {
+            let ucid = params_user_channel_id(params, "user_channel_id")?;
+            let counterparty = params_pubkey(params, "counterparty_node_id")?;
+            check_channel_exists(node, &ucid, &counterparty)?;
+            node.close_channel(&ucid, counterparty).map_err(node_err)?;
+            Ok(Value::Null)
+        })(),
+        "force_close_channel" => (|| {
+            let ucid = params_user_channel_id(params, "user_channel_id")?;
+            let counterparty = params_pubkey(params, "counterparty_node_id")?;
+            let reason = match params.get("reason") {
+                None | Some(Value::Null) => None,
+                Some(Value::String(r)) => Some(r.clone()),
+                Some(_) => return Err("param \"reason\" must be a string".to_string()),
+            };
+            check_channel_exists(node, &ucid, &counterparty)?;
+            node.force_close_channel(&ucid, counterparty, reason)
+                .map_err(node_err)?;
+            Ok(Value::Null)
+        })(),
+        "balances" | "list_balances" => {
             let b = node.list_balances();
             Ok(json!({
                 "total_onchain_balance_sats": b.total_onchain_balance_sats,
@@ -420,26 +564,39 @@ fn event_json(ev: &Event) -> Value {
                 "user_channel_id": user_channel_id.0.to_string(),
                 "counterparty_node_id": opt_str(counterparty_node_id),
                 "reason": opt_str(reason),
+                // The `ClosureReason` variant name, e.g. "HolderForceClosed",
+                // "CounterpartyForceClosed", "LocallyInitiatedCooperativeClosure",
+                // "CounterpartyInitiatedCooperativeClosure" (`reason` is its prose).
+                "reason_kind": reason.as_ref().map(|r| {
+                    let d = format!("{r:?}");
+                    d.split(|c: char| !c.is_alphanumeric() && c != '_')
+                        .next()
+                        .unwrap_or_default()
+                        .to_string()
+                }),
             })
         }
         Event::SplicePending {
             channel_id,
+            user_channel_id,
             counterparty_node_id,
             new_funding_txo,
-            ..
         } => json!({
             "event": "splice_pending",
             "channel_id": channel_id.to_string(),
+            "user_channel_id": user_channel_id.0.to_string(),
             "counterparty_node_id": counterparty_node_id.to_string(),
             "new_funding_txo": new_funding_txo.to_string(),
         }),
         Event::SpliceFailed {
             channel_id,
+            user_channel_id,
             counterparty_node_id,
             ..
         } => json!({
             "event": "splice_failed",
             "channel_id": channel_id.to_string(),
+            "user_channel_id": user_channel_id.0.to_string(),
             "counterparty_node_id": counterparty_node_id.to_string(),
         }),
         #[allow(unreachable_patterns)]
