@@ -2,7 +2,7 @@
 //! `<lightning-dir>/<network>/fulgur.sqlite3`.
 //!
 //! It holds the chain as the node processed it, the on-chain wallet's keys and coins, our
-//! transactions, coin reservations and prepared transactions. The API is synchronous; the node
+//! transactions, coin reservations, prepared transactions and channels. The API is synchronous; the node
 //! wraps a [`Store`] in a mutex or a blocking task. Every logical change is one SQLite
 //! transaction, and writers take the lock up front (`BEGIN IMMEDIATE`), so two operations can
 //! never both reserve the same coins, even from separate handles or processes.
@@ -10,6 +10,7 @@
 //! What is stored, and how, is documented in `docs/storage.md`.
 
 mod chain;
+mod channels;
 mod coins;
 mod error;
 mod keys;
@@ -18,6 +19,7 @@ mod schema;
 mod store;
 mod types;
 
+pub use channels::ChannelRow;
 pub use error::{ReserveError, SelectError, StoreError};
 pub use keys::{MAX_KEYINDEX, VAR_MAX_KEYINDEX};
 pub use schema::{MIGRATIONS, SCHEMA_VERSION};
