@@ -12,6 +12,7 @@ mod channel;
 mod close;
 mod config;
 mod error;
+mod lifecycle;
 mod normal;
 mod open;
 mod reestablish;

@@ -56,16 +56,25 @@ impl Drop for ChannelSecrets {
 #[error("derived channel secret {0} is not a valid secret key")]
 pub struct InvalidChannelSecret(pub &'static str);
 
-impl HsmSecret {
+/// The base secret every channel's seed derives from (HKDF of the first 32 bytes of the
+/// seed with the info `"peer seed"`). Kept by the node instead of the whole `hsm_secret`.
+#[derive(Clone)]
+pub struct ChannelBase(Zeroizing<[u8; 32]>);
+
+impl fmt::Debug for ChannelBase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ChannelBase(<redacted>)")
+    }
+}
+
+impl ChannelBase {
     /// The 32-byte seed of the channel with `peer_id` whose database id is `dbid`.
     pub fn channel_seed(&self, peer_id: &PublicKey, dbid: u64) -> Zeroizing<[u8; 32]> {
-        let mut base = Zeroizing::new([0u8; 32]);
-        hkdf_sha256(&[], self.first_32_bytes(), b"peer seed", &mut base[..]);
         let mut salt = [0u8; 33 + 8];
         salt[..33].copy_from_slice(&peer_id.serialize());
         salt[33..].copy_from_slice(&dbid.to_le_bytes());
         let mut seed = Zeroizing::new([0u8; 32]);
-        hkdf_sha256(&salt, &base[..], b"per-peer seed", &mut seed[..]);
+        hkdf_sha256(&salt, &self.0[..], b"per-peer seed", &mut seed[..]);
         seed
     }
 
@@ -76,6 +85,29 @@ impl HsmSecret {
         dbid: u64,
     ) -> Result<ChannelSecrets, InvalidChannelSecret> {
         ChannelSecrets::from_seed(&self.channel_seed(peer_id, dbid))
+    }
+}
+
+impl HsmSecret {
+    /// The base secret of all channel seeds.
+    pub fn channel_base(&self) -> ChannelBase {
+        let mut base = Zeroizing::new([0u8; 32]);
+        hkdf_sha256(&[], self.first_32_bytes(), b"peer seed", &mut base[..]);
+        ChannelBase(base)
+    }
+
+    /// The 32-byte seed of the channel with `peer_id` whose database id is `dbid`.
+    pub fn channel_seed(&self, peer_id: &PublicKey, dbid: u64) -> Zeroizing<[u8; 32]> {
+        self.channel_base().channel_seed(peer_id, dbid)
+    }
+
+    /// The secrets of the channel with `peer_id` whose database id is `dbid`.
+    pub fn channel_secrets(
+        &self,
+        peer_id: &PublicKey,
+        dbid: u64,
+    ) -> Result<ChannelSecrets, InvalidChannelSecret> {
+        self.channel_base().channel_secrets(peer_id, dbid)
     }
 }
 

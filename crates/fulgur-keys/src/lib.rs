@@ -9,5 +9,5 @@ pub mod channel;
 pub mod hsm_secret;
 mod kdf;
 
-pub use channel::{ChannelSecrets, InvalidChannelSecret};
+pub use channel::{ChannelBase, ChannelSecrets, InvalidChannelSecret};
 pub use hsm_secret::{HsmSecret, HsmSecretError};

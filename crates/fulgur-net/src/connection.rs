@@ -17,6 +17,48 @@ use tokio_util::sync::CancellationToken;
 /// How many decrypted messages may wait for the session, and encrypted ones for the socket.
 const QUEUE: usize = 64;
 
+/// What the network tells the application (the channel layer). For one connection the
+/// events arrive in order: `Connected`, then its messages, then `Disconnected`.
+#[derive(Debug)]
+pub enum NetEvent {
+    /// A peer's `init` exchange completed.
+    Connected {
+        /// The connection.
+        conn_id: ConnId,
+        /// The peer.
+        node_id: PublicKey,
+        /// Its features.
+        features: fulgur_types::features::Features,
+    },
+    /// A message the session does not handle itself (channel messages, gossip).
+    Message {
+        /// The connection it came on.
+        conn_id: ConnId,
+        /// The peer.
+        node_id: PublicKey,
+        /// The message.
+        msg: Box<fulgur_wire::Message>,
+    },
+    /// The peer sent an `error` for one channel.
+    ChannelError {
+        /// The connection it came on.
+        conn_id: ConnId,
+        /// The peer.
+        node_id: PublicKey,
+        /// The channel.
+        channel_id: fulgur_wire::ChannelId,
+        /// Its text.
+        text: String,
+    },
+    /// A ready connection ended.
+    Disconnected {
+        /// The connection.
+        conn_id: ConnId,
+        /// The peer.
+        node_id: PublicKey,
+    },
+}
+
 /// What the manager can ask of a connected peer.
 #[derive(Debug)]
 pub enum PeerCommand {
@@ -31,6 +73,8 @@ pub enum PeerCommand {
     },
     /// Send a custom message (type included).
     Custom(Vec<u8>),
+    /// Send a protocol message (from the channel layer).
+    Send(Box<fulgur_wire::Message>),
     /// Hang up.
     Disconnect,
 }
@@ -80,6 +124,8 @@ pub struct ConnectionParams {
     pub config: PeerConfig,
     /// Events to the manager.
     pub events: mpsc::Sender<ManagerEvent>,
+    /// Events to the application (channel messages, connects, disconnects).
+    pub app: Option<mpsc::Sender<NetEvent>>,
     /// Node shutdown.
     pub shutdown: CancellationToken,
 }
@@ -172,6 +218,15 @@ pub async fn run(
                 Action::Event(ev) => match ev {
                     PeerEvent::Ready { features } => {
                         tracing::info!(target: "connectd", peer_id = peer_id.as_str(), "peer ready ({:?}), features {}", p.direction, features);
+                        if let Some(app) = &p.app {
+                            let _ = app
+                                .send(NetEvent::Connected {
+                                    conn_id: p.conn_id,
+                                    node_id: p.node_id,
+                                    features: features.clone(),
+                                })
+                                .await;
+                        }
                         let _ = p
                             .events
                             .send(ManagerEvent::Ready {
@@ -195,6 +250,16 @@ pub async fn run(
                     }
                     PeerEvent::ChannelError { channel_id, text } => {
                         tracing::warn!(target: "connectd", peer_id = peer_id.as_str(), "peer sent error for channel {channel_id}: {text}");
+                        if let Some(app) = &p.app {
+                            let _ = app
+                                .send(NetEvent::ChannelError {
+                                    conn_id: p.conn_id,
+                                    node_id: p.node_id,
+                                    channel_id,
+                                    text,
+                                })
+                                .await;
+                        }
                     }
                     PeerEvent::Custom { raw } => {
                         let t = raw
@@ -203,9 +268,25 @@ pub async fn run(
                             .unwrap_or(0);
                         tracing::debug!(target: "connectd", peer_id = peer_id.as_str(), "custom message type {t} ({} bytes)", raw.len());
                     }
-                    PeerEvent::Message(m) => {
-                        tracing::debug!(target: "connectd", peer_id = peer_id.as_str(), "ignoring message type {} (not handled yet)", m.msg_type());
-                    }
+                    PeerEvent::Message(m) => match &p.app {
+                        // The bounded queue pauses reading while the channel layer is busy.
+                        Some(app) => {
+                            if app
+                                .send(NetEvent::Message {
+                                    conn_id: p.conn_id,
+                                    node_id: p.node_id,
+                                    msg: m,
+                                })
+                                .await
+                                .is_err()
+                            {
+                                break 'run End::Io("node shutting down".into());
+                            }
+                        }
+                        None => {
+                            tracing::debug!(target: "connectd", peer_id = peer_id.as_str(), "ignoring message type {} (not handled yet)", m.msg_type());
+                        }
+                    },
                     PeerEvent::Log { unusual, text } => {
                         if unusual {
                             tracing::warn!(target: "connectd", peer_id = peer_id.as_str(), "{text}");
@@ -230,6 +311,7 @@ pub async fn run(
                     Err(e) => { let _ = reply.send(Err(e.to_string())); }
                 },
                 Some(PeerCommand::Custom(raw)) => actions = session.send_custom(raw),
+                Some(PeerCommand::Send(msg)) => actions = vec![Action::Send(*msg)],
                 Some(PeerCommand::Disconnect) | None => actions = session.disconnect(),
             },
             _ = async { match deadline { Some(d) => tokio::time::sleep_until(d).await, None => std::future::pending().await } } => {
@@ -238,6 +320,14 @@ pub async fn run(
         }
     };
     let reason = end.to_string();
+    if let (Some(app), true) = (&p.app, session.their_features().is_some()) {
+        let _ = app
+            .send(NetEvent::Disconnected {
+                conn_id: p.conn_id,
+                node_id: p.node_id,
+            })
+            .await;
+    }
     if let Some(r) = pending_ping.take() {
         let _ = r.send(Err(format!("peer disconnected: {reason}")));
     }

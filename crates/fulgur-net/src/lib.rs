@@ -10,5 +10,6 @@ pub mod handshake;
 pub mod manager;
 
 pub use address::{parse_address, parse_connect, NetAddress};
+pub use connection::NetEvent;
 pub use error::{ConnectError, Failure};
-pub use manager::{ConnectFailure, Direction, NetConfig, PeerInfo, PeerManager};
+pub use manager::{ConnId, ConnectFailure, Direction, NetConfig, PeerInfo, PeerManager};

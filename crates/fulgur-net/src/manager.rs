@@ -4,7 +4,7 @@
 //! peer (a newer one replaces an older), and answers `connect` once the peer's `init` arrived.
 
 use crate::address::NetAddress;
-use crate::connection::{self, ConnectionParams, PeerCommand};
+use crate::connection::{self, ConnectionParams, NetEvent, PeerCommand};
 use crate::error::{tcp_failure, ConnectError, Failure};
 use crate::handshake;
 use fulgur_noise::Transport;
@@ -82,6 +82,8 @@ pub struct NetConfig {
     pub handshake_timeout: Duration,
     /// Limit for resolving and TCP connect.
     pub connect_timeout: Duration,
+    /// Where channel messages and connection events go (none: they are ignored).
+    pub app_events: Option<mpsc::Sender<NetEvent>>,
 }
 
 /// Messages to the manager task.
@@ -143,6 +145,7 @@ enum Command {
     Count(oneshot::Sender<usize>),
     Ping(PublicKey, u16, u16, oneshot::Sender<Result<u16, String>>),
     Custom(PublicKey, Vec<u8>, oneshot::Sender<Result<(), String>>),
+    Send(PublicKey, ConnId, Box<fulgur_wire::Message>),
 }
 
 /// A handle to the manager, cheap to clone.
@@ -278,6 +281,21 @@ impl PeerManager {
             .unwrap_or(Err("shutting down".into()))
     }
 
+    /// Sends a protocol message on connection `conn_id` of `node_id`. Dropped if that
+    /// connection is gone (the channel layer reestablishes on the next one); a connection
+    /// whose queue is full is closed rather than losing a message.
+    pub async fn send_message(
+        &self,
+        node_id: PublicKey,
+        conn_id: ConnId,
+        msg: fulgur_wire::Message,
+    ) {
+        let _ = self
+            .tx
+            .send(Command::Send(node_id, conn_id, Box::new(msg)))
+            .await;
+    }
+
     /// Sends a raw message (type included) to a peer.
     pub async fn send_custom(&self, node_id: PublicKey, raw: Vec<u8>) -> Result<(), String> {
         self.ask(|r| Command::Custom(node_id, raw, r))
@@ -357,6 +375,14 @@ impl State {
                     let _ = reply.send(Err("Peer not connected".into()));
                 }
             },
+            Command::Send(id, conn_id, msg) => {
+                if let Some(e) = self.peers.get(&id).filter(|e| e.conn_id == conn_id) {
+                    if e.commands.try_send(PeerCommand::Send(msg)).is_err() {
+                        tracing::info!(target: "connectd", peer_id = hex_id(&id).as_str(), "send queue full: disconnecting");
+                        let _ = e.commands.try_send(PeerCommand::Disconnect);
+                    }
+                }
+            }
             Command::Custom(id, raw, reply) => match self.ready_peer(&id) {
                 Some(e) => {
                     let r = e
@@ -388,7 +414,7 @@ impl State {
                 }
                 self.next_conn += 1;
                 let conn_id = self.next_conn;
-                let (cmd_tx, cmd_rx) = mpsc::channel(16);
+                let (cmd_tx, cmd_rx) = mpsc::channel(1024);
                 let info = PeerInfo {
                     node_id,
                     direction,
@@ -410,6 +436,7 @@ impl State {
                     addr,
                     config: self.config.peer.clone(),
                     events: self.events_tx.clone(),
+                    app: self.config.app_events.clone(),
                     shutdown: self.shutdown.clone(),
                 };
                 if direction == Direction::Out {

@@ -101,6 +101,8 @@ pub struct ChainTask {
     pub status: watch::Sender<ChainStatus>,
     /// Node shutdown.
     pub shutdown: CancellationToken,
+    /// Funding transactions and outputs the channels watch.
+    pub funding: Arc<crate::channels::FundingWatch>,
 }
 
 impl ChainTask {
@@ -297,6 +299,7 @@ impl ChainTask {
 
     async fn connect(&self, height: u32, fetched: FetchedBlock) -> Result<(), String> {
         let block = fetched.block;
+        self.funding.scan(&block, height);
         let coinbase = block.txdata.first().map(|t| t.compute_txid());
         let scan = {
             let ours = self.onchain.known_outpoints();

@@ -49,6 +49,8 @@ pub struct NodeContext {
     pub fees: std::sync::Arc<std::sync::RwLock<fulgur_chain::Fees>>,
     /// bitcoind, as CLN's five-call chain backend.
     pub backend: fulgur_bitcoind::BitcoindBackend,
+    /// The channel manager.
+    pub channels: crate::channels::ChannelsHandle,
 }
 
 impl NodeContext {

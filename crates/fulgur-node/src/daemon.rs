@@ -109,6 +109,7 @@ pub fn run(mut config: Config) -> Result<(), DaemonError> {
     let id_bytes = secret.node_id().serialize();
     let node_key = secret.node_secret_key();
     let wallet_keys = fulgur_wallet::WalletKeys::from_hsm_secret(&secret, config.network);
+    let channel_base = secret.channel_base();
     drop(secret);
     let db_path = network_dir.join(fulgur_store::DB_FILENAME);
     let onchain =
@@ -137,21 +138,40 @@ pub fn run(mut config: Config) -> Result<(), DaemonError> {
         .build()
         .map_err(io_err("cannot start the async runtime"))?;
     let result = runtime.block_on(serve_until_stopped(
-        config, listener, node_key, onchain, alias, rgb, logger,
+        config,
+        listener,
+        NodeKeys {
+            node_key,
+            channel_base,
+        },
+        onchain,
+        alias,
+        rgb,
+        logger,
     ));
     let _ = std::fs::remove_file(&pid_file);
     result
 }
 
+/// The secrets the running node keeps from `hsm_secret`.
+struct NodeKeys {
+    node_key: secp256k1::SecretKey,
+    channel_base: fulgur_keys::ChannelBase,
+}
+
 async fn serve_until_stopped(
     config: Config,
     listener: std::os::unix::net::UnixListener,
-    node_key: secp256k1::SecretKey,
+    keys: NodeKeys,
     onchain: crate::onchain::Onchain,
     alias: String,
     rgb: [u8; 3],
     logger: Arc<Logger>,
 ) -> Result<(), DaemonError> {
+    let NodeKeys {
+        node_key,
+        channel_base,
+    } = keys;
     let shutdown = CancellationToken::new();
     let tracker = TaskTracker::new();
     let node_id_bytes =
@@ -171,6 +191,10 @@ async fn serve_until_stopped(
     if let Some(s) = config.get_u64("dev-handshake-timeout") {
         peer_config.init_timeout = Duration::from_secs(s);
     }
+    let (net_tx, net_rx) = tokio::sync::mpsc::channel(1024);
+    let (chain_events_tx, chain_events_rx) = tokio::sync::mpsc::unbounded_channel();
+    let funding_watch = Arc::new(crate::channels::FundingWatch::new(chain_events_tx));
+    let (channels, channel_requests) = crate::channels::request_channel();
     let net_config = NetConfig {
         node_key,
         peer: peer_config,
@@ -180,6 +204,7 @@ async fn serve_until_stopped(
             config.get_u64("dev-handshake-timeout").unwrap_or(30),
         ),
         connect_timeout: Duration::from_secs(30),
+        app_events: Some(net_tx),
     };
     let peers = PeerManager::start(net_config, shutdown.clone(), tracker.clone())
         .await
@@ -207,6 +232,7 @@ async fn serve_until_stopped(
         rescan: config.get_i64("rescan").unwrap_or(15),
         status: chain_tx,
         shutdown: shutdown.clone(),
+        funding: funding_watch.clone(),
     };
     tracker.spawn(chain_task.run());
 
@@ -237,7 +263,21 @@ async fn serve_until_stopped(
         onchain,
         fees,
         backend,
+        channels,
     });
+    let channel_cfg = crate::channels::local_config(&ctx.config);
+    crate::channels::spawn(
+        ctx.clone(),
+        channel_base,
+        channel_cfg,
+        funding_watch,
+        crate::channels::Inputs {
+            requests: channel_requests,
+            net: net_rx,
+            chain: chain_events_rx,
+        },
+        &tracker,
+    );
     tracker.spawn(serve(
         listener,
         registry,

@@ -4,6 +4,7 @@
 
 pub mod alias;
 pub mod chain;
+pub mod channels;
 pub mod commands;
 pub mod context;
 pub mod daemon;

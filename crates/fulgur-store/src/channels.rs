@@ -70,7 +70,8 @@ impl Store {
         for row in rows {
             let (dbid, peer, cid, state, record, opened_height, closed_height) = row?;
             out.push(ChannelRow {
-                dbid: u64::try_from(dbid).map_err(|_| StoreError::Corrupt("negative dbid".into()))?,
+                dbid: u64::try_from(dbid)
+                    .map_err(|_| StoreError::Corrupt("negative dbid".into()))?,
                 peer_id: peer
                     .try_into()
                     .map_err(|_| StoreError::Corrupt("peer_id length".into()))?,

@@ -57,7 +57,10 @@ fn newer_database_is_refused_untouched() {
     }
     let msg = err_msg(&db.path);
     assert!(
-        msg.starts_with(&format!("database schema version {} is newer", SCHEMA_VERSION + 1)),
+        msg.starts_with(&format!(
+            "database schema version {} is newer",
+            SCHEMA_VERSION + 1
+        )),
         "{msg}"
     );
     assert!(msg.chars().next().unwrap().is_lowercase());

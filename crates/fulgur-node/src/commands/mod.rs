@@ -9,6 +9,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 mod chain;
+mod channels;
 mod check;
 mod funds;
 mod getinfo;
@@ -52,6 +53,7 @@ pub fn builtin() -> Vec<CommandDef<NodeContext>> {
     all.extend(wallet::defs());
     all.extend(funds::defs());
     all.extend(chain::defs());
+    all.extend(channels::defs());
     all
 }
 

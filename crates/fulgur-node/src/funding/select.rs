@@ -175,7 +175,7 @@ pub(super) fn reserve_error(e: &ReserveError) -> RpcError {
 
 /// Shortens the reservations of `outpoints` by `blocks` (`u32::MAX` releases them), logging
 /// rather than failing: used to undo a reservation on an error path.
-pub(super) async fn release(ctx: &NodeContext, outpoints: Vec<OutPoint>, blocks: u32) {
+pub(crate) async fn release(ctx: &NodeContext, outpoints: Vec<OutPoint>, blocks: u32) {
     if outpoints.is_empty() {
         return;
     }

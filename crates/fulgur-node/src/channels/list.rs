@@ -1,0 +1,247 @@
+//! `listpeerchannels` entries, field by field as Core Lightning v26.06 prints them.
+
+use fulgur_channel::{ChannelType, HtlcState, Side};
+use secp256k1::PublicKey;
+use serde_json::{json, Map, Value};
+
+use super::manager::{Entry, Manager, PendingOut};
+
+fn channel_type_json(t: ChannelType) -> Value {
+    match t {
+        ChannelType::StaticRemoteKey => json!({"bits": [12], "names": ["static_remotekey/even"]}),
+        ChannelType::AnchorsZeroFeeHtlcTx => {
+            json!({"bits": [12, 22], "names": ["static_remotekey/even", "anchors/even"]})
+        }
+    }
+}
+
+fn features_json(t: ChannelType) -> Value {
+    match t {
+        ChannelType::StaticRemoteKey => json!(["option_static_remotekey"]),
+        ChannelType::AnchorsZeroFeeHtlcTx => json!(["option_static_remotekey", "option_anchors"]),
+    }
+}
+
+fn owner(state: fulgur_channel::ChannelState) -> Option<&'static str> {
+    use fulgur_channel::ChannelState::*;
+    match state {
+        ChanneldAwaitingLockin | ChanneldNormal | ChanneldShuttingDown => Some("channeld"),
+        ClosingdSigexchange => Some("closingd"),
+        FundingSpendSeen | Onchain => Some("onchaind"),
+        ClosingdComplete | AwaitingUnilateral | Closed => None,
+    }
+}
+
+fn scid_string(s: u64) -> String {
+    fulgur_wire::ShortChannelId(s).to_string()
+}
+
+/// The `listpeerchannels` entry of a channel.
+pub(super) fn channel_json(m: &Manager, e: &Entry) -> Value {
+    let ch = &e.ch;
+    let s = ch.setup();
+    let d = ch.data();
+    let mut o = Map::new();
+    let connected = m.conns.contains_key(&s.peer_id);
+    o.insert("peer_id".into(), json!(hex::encode(s.peer_id.serialize())));
+    o.insert("peer_connected".into(), json!(connected));
+    if connected {
+        o.insert("reestablished".into(), json!(ch.is_live()));
+    }
+    o.insert("channel_type".into(), channel_type_json(s.channel_type));
+    o.insert("state".into(), json!(ch.state().as_str()));
+    o.insert("lost_state".into(), json!(false));
+    let perkw = ch.feerate_per_kw();
+    o.insert(
+        "feerate".into(),
+        json!({"perkw": perkw, "perkb": perkw * 4}),
+    );
+    if let Some(owner) = owner(ch.state()) {
+        o.insert("owner".into(), json!(owner));
+    }
+    if let Some(scid) = d.short_channel_id {
+        o.insert("short_channel_id".into(), json!(scid_string(scid)));
+    }
+    let ours = m.ctx.node_id_bytes;
+    let direction = u32::from(ours > s.peer_id.serialize());
+    o.insert("direction".into(), json!(direction));
+    o.insert("channel_id".into(), json!(hex::encode(s.channel_id)));
+    o.insert(
+        "funding_txid".into(),
+        json!(s.funding_outpoint.txid.to_string()),
+    );
+    o.insert("funding_outnum".into(), json!(s.funding_outpoint.vout));
+    if let Some(script) = ch.local_shutdown_script().or_else(|| {
+        s.local_upfront_shutdown
+            .clone()
+            .map(bitcoin::ScriptBuf::from_bytes)
+    }) {
+        if let Ok(addr) = bitcoin::Address::from_script(&script, m.ctx.config.network.to_bitcoin())
+        {
+            o.insert("close_to_addr".into(), json!(addr.to_string()));
+        }
+        o.insert("close_to".into(), json!(hex::encode(script.as_bytes())));
+    }
+    o.insert("private".into(), json!(!s.announce));
+    o.insert(
+        "opener".into(),
+        json!(if s.opener == Side::Local {
+            "local"
+        } else {
+            "remote"
+        }),
+    );
+    let mut alias = Map::new();
+    if let Some(a) = d.remote_alias {
+        alias.insert("remote".into(), json!(scid_string(a)));
+    }
+    o.insert("alias".into(), Value::Object(alias));
+    o.insert("features".into(), features_json(s.channel_type));
+    let total = s.funding_sat * 1000;
+    let (local_funds, remote_funds) = match s.opener {
+        Side::Local => (total, 0),
+        Side::Remote => (0, total),
+    };
+    o.insert(
+        "funding".into(),
+        json!({
+            "local_funds_msat": local_funds,
+            "remote_funds_msat": remote_funds,
+            "pushed_msat": s.push_msat,
+        }),
+    );
+    let (to_us, to_them) = ch.balances_msat();
+    let in_flight_out: u64 = ch
+        .htlcs()
+        .filter(|h| h.state.is_offered_by_us())
+        .map(|h| h.amount_msat)
+        .sum();
+    let in_flight_in: u64 = ch
+        .htlcs()
+        .filter(|h| !h.state.is_offered_by_us())
+        .map(|h| h.amount_msat)
+        .sum();
+    o.insert("to_us_msat".into(), json!(to_us));
+    o.insert("min_to_us_msat".into(), json!(to_us));
+    o.insert("max_to_us_msat".into(), json!(to_us + in_flight_in));
+    o.insert("total_msat".into(), json!(total));
+    o.insert(
+        "fee_base_msat".into(),
+        json!(m.ctx.config.get_u64("fee-base").unwrap_or(1)),
+    );
+    o.insert(
+        "fee_proportional_millionths".into(),
+        json!(m.ctx.config.get_u64("fee-per-satoshi").unwrap_or(10)),
+    );
+    o.insert(
+        "dust_limit_msat".into(),
+        json!(s.local.dust_limit_sat * 1000),
+    );
+    o.insert(
+        "their_max_htlc_value_in_flight_msat".into(),
+        json!(s.remote.max_htlc_value_in_flight_msat),
+    );
+    o.insert(
+        "our_max_htlc_value_in_flight_msat".into(),
+        json!(s.local.max_htlc_value_in_flight_msat),
+    );
+    // Each side's reserve: what the other side asked it to keep.
+    o.insert(
+        "their_reserve_msat".into(),
+        json!(s.local.channel_reserve_sat * 1000),
+    );
+    o.insert(
+        "our_reserve_msat".into(),
+        json!(s.remote.channel_reserve_sat * 1000),
+    );
+    let spendable = to_us.saturating_sub(s.remote.channel_reserve_sat * 1000);
+    let receivable = to_them.saturating_sub(s.local.channel_reserve_sat * 1000);
+    o.insert("spendable_msat".into(), json!(spendable));
+    o.insert("receivable_msat".into(), json!(receivable));
+    o.insert(
+        "minimum_htlc_in_msat".into(),
+        json!(s.local.htlc_minimum_msat),
+    );
+    o.insert(
+        "minimum_htlc_out_msat".into(),
+        json!(s.remote.htlc_minimum_msat),
+    );
+    o.insert(
+        "maximum_htlc_out_msat".into(),
+        json!(s.remote.max_htlc_value_in_flight_msat.min(total)),
+    );
+    o.insert("their_to_self_delay".into(), json!(s.remote.to_self_delay));
+    o.insert("our_to_self_delay".into(), json!(s.local.to_self_delay));
+    o.insert(
+        "max_accepted_htlcs".into(),
+        json!(s.local.max_accepted_htlcs),
+    );
+    o.insert("state_changes".into(), json!([]));
+    o.insert(
+        "status".into(),
+        json!([format!(
+            "{}:{}",
+            ch.state().as_str(),
+            status_text(ch.state())
+        )]),
+    );
+    o.insert("in_payments_offered".into(), json!(0));
+    o.insert("in_offered_msat".into(), json!(0));
+    o.insert("in_payments_fulfilled".into(), json!(0));
+    o.insert("in_fulfilled_msat".into(), json!(0));
+    o.insert("out_payments_offered".into(), json!(0));
+    o.insert("out_offered_msat".into(), json!(0));
+    o.insert("out_payments_fulfilled".into(), json!(0));
+    o.insert("out_fulfilled_msat".into(), json!(0));
+    let _ = in_flight_out;
+    let htlcs: Vec<Value> = ch
+        .htlcs()
+        .map(|h| {
+            json!({
+                "direction": if h.state.is_offered_by_us() { "out" } else { "in" },
+                "id": h.id,
+                "amount_msat": h.amount_msat,
+                "expiry": h.cltv_expiry,
+                "payment_hash": hex::encode(h.payment_hash),
+                "state": h.state.as_str(),
+            })
+        })
+        .collect();
+    o.insert("htlcs".into(), Value::Array(htlcs));
+    let _ = HtlcState::SentAddHtlc;
+    Value::Object(o)
+}
+
+fn status_text(state: fulgur_channel::ChannelState) -> &'static str {
+    use fulgur_channel::ChannelState::*;
+    match state {
+        ChanneldAwaitingLockin => "Funding transaction signed; waiting for lock-in.",
+        ChanneldNormal => "Channel ready for use.",
+        ChanneldShuttingDown => "Shutting down: clearing HTLCs.",
+        ClosingdSigexchange => "Negotiating the closing fee.",
+        ClosingdComplete => "Closing transaction broadcast; waiting for it to be mined.",
+        AwaitingUnilateral => "Our commitment transaction was broadcast.",
+        FundingSpendSeen => "The funding output was spent.",
+        Onchain => "Resolving the funding spend on chain.",
+        Closed => "Closed.",
+    }
+}
+
+/// The `listpeerchannels` entry of an open still in negotiation (`OPENINGD`).
+pub(super) fn opening_json(m: &Manager, peer: &PublicKey, p: &PendingOut) -> Value {
+    let req = p.open.request();
+    json!({
+        "peer_id": hex::encode(peer.serialize()),
+        "peer_connected": m.conns.contains_key(peer),
+        "state": "OPENINGD",
+        "channel_type": channel_type_json(req.channel_type),
+        "opener": "local",
+        "private": !req.announce,
+        "features": features_json(req.channel_type),
+        "funding": {"local_funds_msat": req.funding_sat * 1000, "remote_funds_msat": 0, "pushed_msat": req.push_msat},
+        "total_msat": req.funding_sat * 1000,
+        "owner": "openingd",
+        "status": ["OPENINGD:Negotiating the channel with the peer."],
+        "htlcs": [],
+    })
+}

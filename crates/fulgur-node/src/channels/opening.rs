@@ -1,0 +1,295 @@
+//! Opening channels through the manager (BOLT 2 "Channel Establishment v1"): our opens
+//! (`fundchannel_start`/`fundchannel_complete`, and `fundchannel` built on them) and the
+//! peer's, with caps on opens in negotiation per peer and in total.
+
+use bitcoin::{OutPoint, Transaction};
+use fulgur_channel::{
+    preferred_channel_type, ChannelError, Consequence, InboundOpen, OpenContext, OpenRequest,
+    OutboundOpen,
+};
+use fulgur_rpc_types::RpcError;
+use fulgur_wire::{
+    AcceptChannel, ChannelId, ErrorMessage, FundingCreated, FundingSigned, Message, OpenChannel,
+    WarningMessage,
+};
+use secp256k1::PublicKey;
+use tokio::sync::oneshot;
+
+use super::manager::{
+    fail_pending, FundStart, Manager, PendingOut, StartedOpen, MAX_PENDING_OPENS,
+    MAX_PENDING_OPENS_PER_PEER,
+};
+
+type Reply<T> = oneshot::Sender<Result<T, RpcError>>;
+
+/// CLN's `FUNDING_PEER_NOT_CONNECTED`.
+const PEER_NOT_CONNECTED: i64 = 305;
+
+fn random_id() -> [u8; 32] {
+    let mut b = [0u8; 32];
+    // The OS generator only fails on a broken system; a fixed id still works (ids are per
+    // peer), it is just guessable.
+    let _ = getrandom::getrandom(&mut b);
+    b
+}
+
+impl Manager {
+    fn open_context(&self, peer: PublicKey, dbid: u64) -> Result<OpenContext, String> {
+        let their_features = self
+            .conns
+            .get(&peer)
+            .map(|(_, f)| f.clone())
+            .ok_or("Peer not connected")?;
+        let secrets = self
+            .base
+            .channel_secrets(&peer, dbid)
+            .map_err(|e| e.to_string())?;
+        Ok(OpenContext {
+            chain_hash: crate::features::chain_hash(self.ctx.config.network),
+            peer_id: peer,
+            dbid,
+            secrets,
+            cfg: self.cfg.clone(),
+            our_features: self.ctx.our_features.clone(),
+            their_features,
+        })
+    }
+
+    /// Sends what a failed negotiation step deserves: an `error` or a `warning`.
+    async fn refuse(&mut self, peer: &PublicKey, channel_id: ChannelId, err: &ChannelError) {
+        tracing::info!(target: "openingd", "open with {peer} failed: {}", err.message);
+        let data = err.message.clone().into_bytes();
+        let msg: Message = match err.consequence {
+            Consequence::Fail => ErrorMessage { channel_id, data }.into(),
+            _ => WarningMessage { channel_id, data }.into(),
+        };
+        self.send_to(peer, msg).await;
+    }
+
+    pub(super) async fn start_open(&mut self, req: FundStart, reply: Reply<StartedOpen>) {
+        let peer = req.peer;
+        if !self.conns.contains_key(&peer) {
+            let _ = reply.send(Err(RpcError::new(PEER_NOT_CONNECTED, "Peer not connected")));
+            return;
+        }
+        if self.outbound.contains_key(&peer) {
+            let _ = reply.send(Err(RpcError::new(-1, "Already funding channel")));
+            return;
+        }
+        let dbid = self.allocate_dbid();
+        let ctx = match self.open_context(peer, dbid) {
+            Ok(c) => c,
+            Err(e) => {
+                let _ = reply.send(Err(RpcError::new(-1, e)));
+                return;
+            }
+        };
+        let channel_type = req
+            .channel_type
+            .unwrap_or_else(|| preferred_channel_type(&ctx.our_features, &ctx.their_features));
+        let open = OutboundOpen::new(
+            ctx,
+            OpenRequest {
+                funding_sat: req.amount_sat,
+                push_msat: req.push_msat,
+                feerate_per_kw: req.feerate_per_kw,
+                announce: req.announce,
+                channel_type,
+                upfront_shutdown_script: req.close_to.clone(),
+                default_shutdown_script: req.default_close.clone(),
+            },
+            random_id(),
+        );
+        match open {
+            Ok((open, msg)) => {
+                self.send_to(&peer, msg.into()).await;
+                self.outbound.insert(
+                    peer,
+                    PendingOut {
+                        open,
+                        start_reply: Some(reply),
+                        complete_reply: None,
+                        broadcast: None,
+                    },
+                );
+            }
+            Err(e) => {
+                let _ = reply.send(Err(RpcError::new(-1, e.message)));
+            }
+        }
+    }
+
+    pub(super) async fn on_accept_channel(&mut self, peer: PublicKey, m: &AcceptChannel) {
+        let Some(mut p) = self.outbound.remove(&peer) else {
+            self.send_to(
+                &peer,
+                WarningMessage {
+                    channel_id: m.temporary_channel_id,
+                    data: b"unexpected accept_channel".to_vec(),
+                }
+                .into(),
+            )
+            .await;
+            return;
+        };
+        match p.open.on_accept_channel(m) {
+            Ok(script_pubkey) => {
+                let started = StartedOpen {
+                    script_pubkey,
+                    channel_type: p.open.request().channel_type,
+                    mindepth: m.minimum_depth,
+                };
+                if let Some(r) = p.start_reply.take() {
+                    let _ = r.send(Ok(started));
+                }
+                self.outbound.insert(peer, p);
+            }
+            Err(e) => {
+                self.refuse(&peer, m.temporary_channel_id, &e).await;
+                fail_pending(p, &format!("Peer refused the channel: {}", e.message));
+            }
+        }
+    }
+
+    pub(super) async fn complete_open(
+        &mut self,
+        peer: PublicKey,
+        outpoint: OutPoint,
+        broadcast: Option<Transaction>,
+        reply: Reply<ChannelId>,
+    ) {
+        let Some(p) = self.outbound.get_mut(&peer) else {
+            let _ = reply.send(Err(RpcError::new(-1, "No channel funding in progress.")));
+            return;
+        };
+        if p.open.minimum_depth().is_none() {
+            let _ = reply.send(Err(RpcError::new(
+                -1,
+                "Peer has not accepted the channel yet",
+            )));
+            return;
+        }
+        match p.open.funding_created(outpoint) {
+            Ok(msg) => {
+                p.complete_reply = Some(reply);
+                p.broadcast = broadcast;
+                self.send_to(&peer, msg.into()).await;
+            }
+            Err(e) => {
+                let _ = reply.send(Err(RpcError::new(-1, e.message)));
+            }
+        }
+    }
+
+    pub(super) async fn on_funding_signed(&mut self, peer: PublicKey, m: &FundingSigned) {
+        let Some(mut p) = self.outbound.remove(&peer) else {
+            self.send_to(
+                &peer,
+                WarningMessage {
+                    channel_id: m.channel_id,
+                    data: b"unexpected funding_signed".to_vec(),
+                }
+                .into(),
+            )
+            .await;
+            return;
+        };
+        match p.open.on_funding_signed(m) {
+            Ok((ch, acts)) => {
+                let tx = p.broadcast.take();
+                match self.adopt(ch, acts, tx.clone()).await {
+                    Ok(id) => {
+                        // Only now, with the channel stored, may the funding go out.
+                        if let Some(tx) = tx {
+                            self.broadcast(&tx, "funding").await;
+                        }
+                        if let Some(r) = p.complete_reply.take() {
+                            let _ = r.send(Ok(id));
+                        }
+                    }
+                    Err(e) => fail_pending(p, &format!("cannot store the channel: {e}")),
+                }
+            }
+            Err(e) => {
+                self.refuse(&peer, m.channel_id, &e).await;
+                fail_pending(p, &format!("Bad funding_signed: {}", e.message));
+            }
+        }
+    }
+
+    pub(super) async fn on_open_channel(&mut self, peer: PublicKey, m: &OpenChannel) {
+        let per_peer = self.inbound.keys().filter(|(p, _)| *p == peer).count();
+        if per_peer >= MAX_PENDING_OPENS_PER_PEER || self.inbound.len() >= MAX_PENDING_OPENS {
+            let e = ChannelError::warn(format!(
+                "too many channel opens in negotiation ({per_peer} from you, {} in all)",
+                self.inbound.len()
+            ));
+            self.refuse(&peer, m.temporary_channel_id, &e).await;
+            return;
+        }
+        let dbid = self.allocate_dbid();
+        let ctx = match self.open_context(peer, dbid) {
+            Ok(c) => c,
+            Err(_) => return,
+        };
+        let script = self.close_script().await;
+        let bounds = {
+            let fees = self.ctx.fees.read().unwrap_or_else(|e| e.into_inner());
+            (fees.min_acceptable().perkw(), fees.max_acceptable().perkw())
+        };
+        match InboundOpen::new(ctx, m, bounds, script, None) {
+            Ok((open, accept)) => {
+                self.inbound.insert((peer, m.temporary_channel_id.0), open);
+                self.send_to(&peer, accept.into()).await;
+            }
+            Err(e) => self.refuse(&peer, m.temporary_channel_id, &e).await,
+        }
+    }
+
+    pub(super) async fn on_funding_created(&mut self, peer: PublicKey, m: &FundingCreated) {
+        let Some(open) = self.inbound.remove(&(peer, m.temporary_channel_id.0)) else {
+            self.send_to(
+                &peer,
+                WarningMessage {
+                    channel_id: m.temporary_channel_id,
+                    data: b"unexpected funding_created".to_vec(),
+                }
+                .into(),
+            )
+            .await;
+            return;
+        };
+        match open.on_funding_created(m) {
+            Ok((ch, acts)) => {
+                if let Err(e) = self.adopt(ch, acts, None).await {
+                    tracing::error!(target: "openingd", "cannot store the channel: {e}");
+                }
+            }
+            Err(e) => self.refuse(&peer, m.temporary_channel_id, &e).await,
+        }
+    }
+
+    /// The wallet script our funds go to on a mutual close (one address per node run).
+    pub(super) async fn close_script(&mut self) -> Vec<u8> {
+        if let Some(s) = &self.close_script {
+            return s.clone();
+        }
+        let script = match self
+            .ctx
+            .onchain
+            .new_address(vec![fulgur_types::AddrType::Bech32])
+            .await
+        {
+            Ok((_, addrs)) => addrs
+                .first()
+                .map(|(_, a)| a.script_pubkey().to_bytes())
+                .unwrap_or_default(),
+            Err(e) => {
+                tracing::error!(target: "lightningd", "cannot issue a close address: {e}");
+                Vec::new()
+            }
+        };
+        self.close_script = Some(script.clone());
+        script
+    }
+}

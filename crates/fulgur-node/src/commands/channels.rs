@@ -1,0 +1,474 @@
+//! Channel commands: `fundchannel`, `fundchannel_start`, `fundchannel_complete`,
+//! `fundchannel_cancel`, `close` and `listpeerchannels`, with Core Lightning v26.06's
+//! parameters, results and error codes. The work is the channel manager's.
+
+use super::command;
+use crate::channels::{CloseRequest, FundStart};
+use crate::context::NodeContext;
+use crate::funding::{self, tx_hex, Flavor};
+use bitcoin::OutPoint;
+use fulgur_channel::{ChannelType, FeeStep};
+use fulgur_rpc::{Call, CommandDef};
+use fulgur_rpc_types::{ParamKind, ParamSpec, ParamValue, RpcError};
+use fulgur_types::FeerateSpec;
+use fulgur_wallet::{OutputAmount, OutputRequest};
+use serde_json::{json, Value};
+
+const INVALID: i64 = -32602;
+
+const FUNDCHANNEL: &[ParamSpec] = &[
+    ParamSpec::req("id", ParamKind::Pubkey),
+    ParamSpec::req("amount", ParamKind::SatOrAll),
+    ParamSpec::opt("feerate", ParamKind::Feerate),
+    ParamSpec::opt("announce", ParamKind::Bool),
+    ParamSpec::opt("minconf", ParamKind::U32),
+    ParamSpec::opt("push_msat", ParamKind::Msat),
+    ParamSpec::opt("close_to", ParamKind::String),
+    ParamSpec::opt("request_amt", ParamKind::Sat),
+    ParamSpec::opt("compact_lease", ParamKind::String),
+    ParamSpec::opt("utxos", ParamKind::Any),
+    ParamSpec::opt("mindepth", ParamKind::U32),
+    ParamSpec::opt("reserve", ParamKind::Sat),
+    ParamSpec::opt("channel_type", ParamKind::Any),
+];
+const FUNDCHANNEL_START: &[ParamSpec] = &[
+    ParamSpec::req("id", ParamKind::Pubkey),
+    ParamSpec::req("amount", ParamKind::Sat),
+    ParamSpec::opt("feerate", ParamKind::Feerate),
+    ParamSpec::opt("announce", ParamKind::Bool),
+    ParamSpec::opt("close_to", ParamKind::String),
+    ParamSpec::opt("push_msat", ParamKind::Msat),
+    ParamSpec::opt("mindepth", ParamKind::U32),
+    ParamSpec::opt("reserve", ParamKind::Sat),
+    ParamSpec::opt("channel_type", ParamKind::Any),
+];
+const FUNDCHANNEL_COMPLETE: &[ParamSpec] = &[
+    ParamSpec::req("id", ParamKind::Pubkey),
+    ParamSpec::req("psbt", ParamKind::String),
+    ParamSpec::opt("withhold", ParamKind::Bool),
+];
+const FUNDCHANNEL_CANCEL: &[ParamSpec] = &[ParamSpec::req("id", ParamKind::Pubkey)];
+const CLOSE: &[ParamSpec] = &[
+    ParamSpec::req("id", ParamKind::String),
+    ParamSpec::opt("unilateraltimeout", ParamKind::U32),
+    ParamSpec::opt("destination", ParamKind::String),
+    ParamSpec::opt("fee_negotiation_step", ParamKind::String),
+    ParamSpec::opt("wrong_funding", ParamKind::String),
+    ParamSpec::opt("force_lease_closed", ParamKind::Bool),
+    ParamSpec::opt("feerange", ParamKind::Array),
+];
+const LISTPEERCHANNELS: &[ParamSpec] = &[
+    ParamSpec::opt("id", ParamKind::Pubkey),
+    ParamSpec::opt("short_channel_id", ParamKind::String),
+    ParamSpec::opt("channel_id", ParamKind::String),
+];
+
+pub(super) fn defs() -> Vec<CommandDef<NodeContext>> {
+    vec![
+        command(
+            "fundchannel",
+            FUNDCHANNEL,
+            include_str!("../../../../doc/rpc/fundchannel.md"),
+            fundchannel,
+        ),
+        command(
+            "fundchannel_start",
+            FUNDCHANNEL_START,
+            include_str!("../../../../doc/rpc/fundchannel_start.md"),
+            fundchannel_start,
+        ),
+        command(
+            "fundchannel_complete",
+            FUNDCHANNEL_COMPLETE,
+            include_str!("../../../../doc/rpc/fundchannel_complete.md"),
+            fundchannel_complete,
+        ),
+        command(
+            "fundchannel_cancel",
+            FUNDCHANNEL_CANCEL,
+            include_str!("../../../../doc/rpc/fundchannel_cancel.md"),
+            fundchannel_cancel,
+        ),
+        command(
+            "close",
+            CLOSE,
+            include_str!("../../../../doc/rpc/close.md"),
+            close,
+        ),
+        command(
+            "listpeerchannels",
+            LISTPEERCHANNELS,
+            include_str!("../../../../doc/rpc/listpeerchannels.md"),
+            listpeerchannels,
+        ),
+    ]
+}
+
+fn peer(call: &Call<NodeContext>) -> Result<secp256k1::PublicKey, RpcError> {
+    call.params
+        .str("id")
+        .and_then(|t| hex::decode(t).ok())
+        .and_then(|b| secp256k1::PublicKey::from_slice(&b).ok())
+        .ok_or_else(|| RpcError::new(INVALID, "id: should be a node id"))
+}
+
+fn channel_type_param(call: &Call<NodeContext>) -> Result<Option<ChannelType>, RpcError> {
+    let Some(v) = call.params.json("channel_type") else {
+        return Ok(None);
+    };
+    let bits: Option<Vec<u64>> = v
+        .as_array()
+        .and_then(|a| a.iter().map(Value::as_u64).collect());
+    match bits.as_deref() {
+        Some([12]) => Ok(Some(ChannelType::StaticRemoteKey)),
+        Some([12, 22]) | Some([22, 12]) => Ok(Some(ChannelType::AnchorsZeroFeeHtlcTx)),
+        _ => Err(RpcError::new(
+            INVALID,
+            format!("channel_type: unsupported channel type {v}"),
+        )),
+    }
+}
+
+fn close_to_param(call: &Call<NodeContext>) -> Result<Option<Vec<u8>>, RpcError> {
+    let Some(text) = call.params.str("close_to") else {
+        return Ok(None);
+    };
+    funding::address_script(text, call.ctx.config.network)
+        .map(|s| Some(s.to_bytes()))
+        .map_err(|_| {
+            RpcError::new(
+                INVALID,
+                format!("close_to: Could not parse destination address {text}"),
+            )
+        })
+}
+
+fn feerate_param(call: &Call<NodeContext>) -> Option<FeerateSpec> {
+    match call.params.get("feerate") {
+        Some(ParamValue::Feerate(spec)) => Some(*spec),
+        _ => None,
+    }
+}
+
+/// The commitment fee rate for a new channel of `channel_type`.
+fn commitment_feerate(ctx: &NodeContext, channel_type: Option<ChannelType>) -> u32 {
+    let fees = ctx.fees.read().unwrap_or_else(|e| e.into_inner());
+    let anchors = channel_type != Some(ChannelType::StaticRemoteKey);
+    fees.unilateral_close(anchors)
+        .map(|r| r.perkw())
+        .unwrap_or(if anchors { 3750 } else { 7500 })
+}
+
+async fn start_request(call: &Call<NodeContext>, amount_sat: u64) -> Result<FundStart, RpcError> {
+    let ctx = &call.ctx;
+    let channel_type = channel_type_param(call)?;
+    let default_close = ctx
+        .onchain
+        .new_address(vec![fulgur_types::AddrType::Bech32])
+        .await
+        .map_err(funding::internal)?
+        .1
+        .first()
+        .map(|(_, a)| a.script_pubkey().to_bytes())
+        .unwrap_or_default();
+    Ok(FundStart {
+        peer: peer(call)?,
+        amount_sat,
+        push_msat: call.params.msat("push_msat").map_or(0, |a| a.msat()),
+        announce: call.params.bool("announce").unwrap_or(true),
+        close_to: close_to_param(call)?,
+        feerate_per_kw: commitment_feerate(ctx, channel_type),
+        default_close,
+        channel_type,
+    })
+}
+
+fn channel_type_json(t: ChannelType) -> Value {
+    match t {
+        ChannelType::StaticRemoteKey => json!({"bits": [12], "names": ["static_remotekey/even"]}),
+        ChannelType::AnchorsZeroFeeHtlcTx => {
+            json!({"bits": [12, 22], "names": ["static_remotekey/even", "anchors/even"]})
+        }
+    }
+}
+
+fn amount_sat(call: &Call<NodeContext>) -> Option<u64> {
+    match call.params.get("amount") {
+        Some(ParamValue::Sat(a)) => Some(a.sat()),
+        _ => None,
+    }
+}
+
+/// CLN's check of `push_msat` against `amount`, before anything is done.
+fn check_push(call: &Call<NodeContext>, amount: u64) -> Result<(), RpcError> {
+    if call.params.msat("push_msat").map_or(0, |a| a.msat()) > amount.saturating_mul(1000) {
+        return Err(RpcError::new(
+            301,
+            "Requested to push_msat more than amount",
+        ));
+    }
+    Ok(())
+}
+
+async fn fundchannel_start(call: Call<NodeContext>) -> Result<Value, RpcError> {
+    let amount = amount_sat(&call).unwrap_or(0);
+    check_push(&call, amount)?;
+    let req = start_request(&call, amount).await?;
+    let close_to = req.close_to.clone();
+    let started = call.ctx.channels.start(req).await?;
+    let address =
+        bitcoin::Address::from_script(&started.script_pubkey, call.ctx.config.network.to_bitcoin())
+            .map(|a| a.to_string())
+            .unwrap_or_default();
+    let mut out = json!({
+        "funding_address": address,
+        "scriptpubkey": hex::encode(started.script_pubkey.as_bytes()),
+        "channel_type": channel_type_json(started.channel_type),
+        "warning_usage": "The funding transaction MUST NOT be broadcast until after channel establishment has been successfully completed by running `fundchannel_complete`",
+        "mindepth": started.mindepth,
+    });
+    if let Some(c) = close_to {
+        out["close_to"] = json!(hex::encode(c));
+    }
+    Ok(out)
+}
+
+async fn fundchannel_complete(call: Call<NodeContext>) -> Result<Value, RpcError> {
+    let text = call.params.str("psbt").unwrap_or_default();
+    let received = funding::parse_psbt(text).ok_or_else(|| {
+        call.registry
+            .param_error("psbt", "Expected a PSBT", &Value::String(text.into()))
+    })?;
+    let tx = &received.psbt.unsigned_tx;
+    let peer = peer(&call)?;
+    // The funding output: the one paying the P2WSH our open expects. The manager checks the
+    // script and amount against its pending open.
+    let txid = tx.compute_txid();
+    let list = call.ctx.channels.list(Some(peer)).await;
+    let opening = list.iter().find(|c| c["state"] == "OPENINGD");
+    let total = opening.and_then(|c| c["total_msat"].as_u64()).unwrap_or(0) / 1000;
+    let candidates: Vec<u32> = tx
+        .output
+        .iter()
+        .enumerate()
+        .filter(|(_, o)| o.script_pubkey.is_p2wsh() && o.value.to_sat() == total)
+        .map(|(i, _)| i as u32)
+        .collect();
+    let [vout] = candidates.as_slice() else {
+        return Err(RpcError::new(
+            309,
+            "Funding PSBT does not have a unique, correct output to fund the channel",
+        ));
+    };
+    let id = call
+        .ctx
+        .channels
+        .complete(peer, OutPoint { txid, vout: *vout }, None)
+        .await?;
+    Ok(json!({"channel_id": hex::encode(id.0), "commitments_secured": true}))
+}
+
+async fn fundchannel_cancel(call: Call<NodeContext>) -> Result<Value, RpcError> {
+    call.ctx.channels.cancel(peer(&call)?).await?;
+    Ok(json!({"cancelled": "Channel open canceled by RPC"}))
+}
+
+async fn fundchannel(call: Call<NodeContext>) -> Result<Value, RpcError> {
+    let ctx = &call.ctx;
+    let Some(amount) = amount_sat(&call) else {
+        return Err(RpcError::new(
+            -1,
+            "fundchannel with amount 'all' is not supported yet: give an amount",
+        ));
+    };
+    check_push(&call, amount)?;
+    let req = start_request(&call, amount).await?;
+    let peer = req.peer;
+    let close_to = req.close_to.clone();
+    let feerate = funding::resolve_feerate(ctx, feerate_param(&call))?;
+    let minconf = call
+        .params
+        .u64("minconf")
+        .and_then(|v| u32::try_from(v).ok())
+        .unwrap_or(1);
+    let utxos = match call.params.json("utxos") {
+        Some(v) => Some(
+            v.as_array()
+                .and_then(|a| {
+                    a.iter()
+                        .map(|x| x.as_str().and_then(parse_outpoint))
+                        .collect::<Option<Vec<_>>>()
+                })
+                .ok_or_else(|| RpcError::new(INVALID, "utxos: should be an array of txid:vout"))?,
+        ),
+        None => None,
+    };
+    let started = ctx.channels.start(req).await?;
+    let outputs = vec![OutputRequest {
+        script_pubkey: started.script_pubkey.clone(),
+        amount: OutputAmount::Sat(fulgur_types::AmountSat::from_sat(amount)),
+    }];
+    let prepared =
+        match funding::prepare_spend(ctx, outputs, feerate, minconf, utxos, Flavor::MultiWithdraw)
+            .await
+        {
+            Ok(p) => p,
+            Err(e) => {
+                let _ = ctx.channels.cancel(peer).await;
+                return Err(e);
+            }
+        };
+    let inputs = prepared.inputs.clone();
+    let signed = funding::sign_and_finalize(ctx, prepared.psbt).await;
+    let tx = match signed {
+        Ok((_, tx)) => tx,
+        Err(e) => {
+            funding::release(ctx, inputs, u32::MAX).await;
+            let _ = ctx.channels.cancel(peer).await;
+            return Err(e);
+        }
+    };
+    let Some(outnum) = tx
+        .output
+        .iter()
+        .position(|o| o.script_pubkey == started.script_pubkey)
+    else {
+        funding::release(ctx, inputs, u32::MAX).await;
+        let _ = ctx.channels.cancel(peer).await;
+        return Err(RpcError::new(
+            -1,
+            "funding output missing from the funding transaction",
+        ));
+    };
+    let txid = tx.compute_txid();
+    // The inputs stay reserved; the manager broadcasts the transaction only once the
+    // channel is stored, and the wallet sees the spend and the change when it is mined.
+    let outpoint = OutPoint {
+        txid,
+        vout: outnum as u32,
+    };
+    let id = match ctx
+        .channels
+        .complete(peer, outpoint, Some(tx.clone()))
+        .await
+    {
+        Ok(id) => id,
+        Err(e) => {
+            funding::release(ctx, inputs, u32::MAX).await;
+            return Err(e);
+        }
+    };
+    let mut out = json!({
+        "tx": tx_hex(&tx),
+        "txid": txid.to_string(),
+        "outnum": outnum,
+        "channel_type": channel_type_json(started.channel_type),
+        "channel_id": hex::encode(id.0),
+        "mindepth": started.mindepth,
+    });
+    if let Some(c) = close_to {
+        out["close_to"] = json!(hex::encode(c));
+    }
+    Ok(out)
+}
+
+fn parse_outpoint(text: &str) -> Option<OutPoint> {
+    let (txid, vout) = text.split_once(':')?;
+    Some(OutPoint {
+        txid: txid.parse().ok()?,
+        vout: vout.parse().ok()?,
+    })
+}
+
+async fn close(call: Call<NodeContext>) -> Result<Value, RpcError> {
+    let ctx = &call.ctx;
+    let destination = match call.params.str("destination") {
+        Some(text) => Some(
+            funding::address_script(text, ctx.config.network)
+                .map_err(|_| {
+                    RpcError::new(INVALID, format!("destination: Invalid address '{text}'"))
+                })?
+                .to_bytes(),
+        ),
+        None => None,
+    };
+    let step = match call.params.str("fee_negotiation_step") {
+        None => FeeStep::default(),
+        Some(t) => parse_step(t).ok_or_else(|| {
+            RpcError::new(INVALID, format!("fee_negotiation_step: should be a percentage (1-100%) or a number of satoshis: '{t}'"))
+        })?,
+    };
+    let feerange = match call.params.json("feerange") {
+        None => None,
+        Some(v) => {
+            let parse = |x: &Value| -> Option<u32> {
+                let spec: FeerateSpec = match x {
+                    Value::String(s) => s.parse().ok()?,
+                    Value::Number(n) => format!("{n}").parse().ok()?,
+                    _ => return None,
+                };
+                let fees = ctx.fees.read().unwrap_or_else(|e| e.into_inner());
+                fees.resolve(&spec).ok().map(|r| r.perkw())
+            };
+            match v.as_array().map(|a| a.as_slice()) {
+                Some([a, b]) => Some((
+                    parse(a).ok_or_else(|| RpcError::new(INVALID, "feerange: bad feerate"))?,
+                    parse(b).ok_or_else(|| RpcError::new(INVALID, "feerange: bad feerate"))?,
+                )),
+                _ => {
+                    return Err(RpcError::new(
+                        INVALID,
+                        "feerange: should be an array of two feerates",
+                    ))
+                }
+            }
+        }
+    };
+    if call.params.str("wrong_funding").is_some() {
+        return Err(RpcError::new(-1, "wrong_funding is not supported"));
+    }
+    let unilateral_timeout = call.params.u64("unilateraltimeout").unwrap_or(172_800);
+    ctx.channels
+        .close(CloseRequest {
+            id: call.params.str("id").unwrap_or_default().to_string(),
+            destination,
+            step,
+            unilateral_timeout,
+            feerange,
+        })
+        .await
+}
+
+fn parse_step(t: &str) -> Option<FeeStep> {
+    if let Some(p) = t.strip_suffix('%') {
+        let p: u8 = p.parse().ok()?;
+        return (1..=100).contains(&p).then_some(FeeStep::Percent(p));
+    }
+    let s: u64 = t.parse().ok()?;
+    (s > 0).then_some(FeeStep::Sat(s))
+}
+
+async fn listpeerchannels(call: Call<NodeContext>) -> Result<Value, RpcError> {
+    let peer = match call.params.str("id") {
+        Some(_) => Some(peer(&call)?),
+        None => None,
+    };
+    let scid = call.params.str("short_channel_id");
+    let cid = call.params.str("channel_id");
+    if scid.is_some() && cid.is_some() {
+        return Err(RpcError::new(
+            INVALID,
+            "Cannot specify both short_channel_id and channel_id",
+        ));
+    }
+    let mut channels = call.ctx.channels.list(peer).await;
+    if let Some(s) = scid {
+        channels.retain(|c| {
+            c["short_channel_id"] == s || c["alias"]["local"] == s || c["alias"]["remote"] == s
+        });
+    }
+    if let Some(c) = cid {
+        channels.retain(|x| x["channel_id"] == c);
+    }
+    Ok(json!({"channels": channels}))
+}

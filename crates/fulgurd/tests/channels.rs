@@ -1,0 +1,171 @@
+//! Channels between two `fulgurd` processes on a real regtest bitcoind: `fundchannel` in both
+//! directions, both sides reaching `CHANNELD_NORMAL` with the right balances, and a mutual
+//! `close` from either side, each result checked against CLN v26.06's schemas.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests")]
+
+use fulgur_testkit::{schema, Bitcoind, Node, NodeOptions};
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+
+fn start(b: &Bitcoind) -> Node {
+    Node::start(Some(b), NodeOptions::default()).unwrap()
+}
+
+fn synced(node: &Node, b: &Bitcoind) {
+    let tip = b.rpc("getblockcount", json!([])).unwrap().as_u64().unwrap();
+    node.rpc(
+        "waitblockheight",
+        json!({"blockheight": tip, "timeout": 60}),
+    )
+    .unwrap();
+}
+
+/// Gives `node` one 50 BTC coinbase (matured).
+fn fund(node: &Node, b: &Bitcoind) {
+    let addr = node
+        .rpc("newaddr", json!({"addresstype": "bech32"}))
+        .unwrap()["bech32"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    b.rpc("generatetoaddress", json!([1, addr])).unwrap();
+    b.generate(100).unwrap();
+    synced(node, b);
+}
+
+fn ok(node: &Node, method: &str, params: Value) -> Value {
+    let r = node
+        .rpc(method, params.clone())
+        .unwrap_or_else(|e| panic!("{method} {params}: {e}\n{}", node.log()));
+    schema::check_response(method, &r).unwrap_or_else(|e| panic!("{method}: {e}\n{r}"));
+    r
+}
+
+fn id(node: &Node) -> String {
+    node.rpc("getinfo", json!({})).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+fn port(node: &Node) -> u64 {
+    node.rpc("getinfo", json!({})).unwrap()["binding"][0]["port"]
+        .as_u64()
+        .unwrap()
+}
+
+fn channels(node: &Node) -> Vec<Value> {
+    ok(node, "listpeerchannels", json!({}))["channels"]
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+/// Waits until `node`'s only channel is in `state`; returns it.
+fn wait_state(node: &Node, state: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let chans = channels(node);
+        if let Some(c) = chans.iter().find(|c| c["state"] == state) {
+            return c.clone();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "never reached {state}: {chans:?}\n{}",
+            node.log()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn open_and_close(b: &Bitcoind, opener: &Node, accepter: &Node, closer_is_opener: bool) {
+    let accepter_id = id(accepter);
+    ok(
+        opener,
+        "connect",
+        json!({"id": accepter_id, "host": "127.0.0.1", "port": port(accepter)}),
+    );
+    let funded = ok(
+        opener,
+        "fundchannel",
+        json!({"id": accepter_id, "amount": 500_000, "push_msat": 100_000_000, "announce": false}),
+    );
+    assert_eq!(funded["channel_type"]["bits"], json!([12, 22]));
+    let txid = funded["txid"].as_str().unwrap().to_string();
+    // Broadcast once the channel was stored: bitcoind has it.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while b.rpc("getmempoolentry", json!([txid])).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "funding never reached the mempool"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(
+        wait_state(opener, "CHANNELD_AWAITING_LOCKIN")["opener"],
+        "local"
+    );
+    assert_eq!(
+        wait_state(accepter, "CHANNELD_AWAITING_LOCKIN")["opener"],
+        "remote"
+    );
+    b.generate(1).unwrap();
+    let a = wait_state(opener, "CHANNELD_NORMAL");
+    let c = wait_state(accepter, "CHANNELD_NORMAL");
+    assert_eq!(a["channel_id"], c["channel_id"]);
+    assert_eq!(a["short_channel_id"], c["short_channel_id"]);
+    assert_eq!(a["funding_txid"], json!(txid));
+    assert_eq!(a["total_msat"], json!(500_000_000u64));
+    assert_eq!(a["to_us_msat"], json!(400_000_000u64));
+    assert_eq!(c["to_us_msat"], json!(100_000_000u64));
+
+    let (closer, other) = if closer_is_opener {
+        (opener, accepter)
+    } else {
+        (accepter, opener)
+    };
+    let closed = ok(
+        closer,
+        "close",
+        json!({"id": a["channel_id"].as_str().unwrap()}),
+    );
+    assert_eq!(closed["type"], "mutual");
+    let close_txid = closed["txids"][0].as_str().unwrap().to_string();
+    let tx = b
+        .rpc("getrawtransaction", json!([close_txid, true]))
+        .unwrap();
+    assert_eq!(tx["vin"][0]["txid"], json!(txid));
+    // The accepter's output is exactly its balance: the opener pays the closing fee.
+    let values: Vec<u64> = tx["vout"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| (o["value"].as_f64().unwrap() * 1e8).round() as u64)
+        .collect();
+    assert!(values.contains(&100_000), "{values:?}");
+    assert!(
+        values.iter().any(|v| *v > 390_000 && *v < 400_000),
+        "{values:?}"
+    );
+    wait_state(other, "CLOSINGD_COMPLETE");
+    b.generate(1).unwrap();
+    wait_state(closer, "ONCHAIN");
+    wait_state(other, "ONCHAIN");
+}
+
+#[test]
+fn fulgurd_opens_to_fulgurd_and_both_sides_close() {
+    let b = Bitcoind::start().unwrap();
+    let n1 = start(&b);
+    let n2 = start(&b);
+    fund(&n1, &b);
+    fund(&n2, &b);
+    synced(&n1, &b);
+    open_and_close(&b, &n1, &n2, true);
+    // The other way round, closed by the accepter.
+    let n3 = start(&b);
+    fund(&n3, &b);
+    synced(&n2, &b);
+    open_and_close(&b, &n2, &n3, false);
+}
