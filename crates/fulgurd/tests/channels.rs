@@ -119,6 +119,17 @@ fn open_and_close(b: &Bitcoind, opener: &Node, accepter: &Node, closer_is_opener
     assert_eq!(a["total_msat"], json!(500_000_000u64));
     assert_eq!(a["to_us_msat"], json!(400_000_000u64));
     assert_eq!(c["to_us_msat"], json!(100_000_000u64));
+    let funds = ok(opener, "listfunds", json!({}));
+    let listed = funds["channels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["channel_id"] == a["channel_id"])
+        .unwrap()
+        .clone();
+    assert_eq!(listed["our_amount_msat"], json!(400_000_000u64));
+    assert_eq!(listed["amount_msat"], json!(500_000_000u64));
+    assert_eq!(listed["state"], "CHANNELD_NORMAL");
 
     let (closer, other) = if closer_is_opener {
         (opener, accepter)

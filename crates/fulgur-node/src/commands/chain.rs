@@ -88,9 +88,31 @@ async fn listfunds(call: Call<NodeContext>) -> Result<Value, RpcError> {
         .await
         .map_err(|e| RpcError::new(-1, e.to_string()))?;
     let network = call.ctx.config.network.to_bitcoin();
-    Ok(crate::onchain::listfunds_result(
-        outputs,
-        network,
-        &call.ctx.onchain.keys,
-    ))
+    let mut result = crate::onchain::listfunds_result(outputs, network, &call.ctx.onchain.keys);
+    // Channels as CLN lists them here: every channel not forgotten, with our balance.
+    let channels: Vec<Value> = call
+        .ctx
+        .channels
+        .list(None)
+        .await
+        .into_iter()
+        .filter(|c| c["state"] != "OPENINGD")
+        .map(|c| {
+            let mut m = serde_json::Map::new();
+            m.insert("peer_id".into(), c["peer_id"].clone());
+            m.insert("connected".into(), c["peer_connected"].clone());
+            m.insert("state".into(), c["state"].clone());
+            m.insert("channel_id".into(), c["channel_id"].clone());
+            if let Some(s) = c.get("short_channel_id") {
+                m.insert("short_channel_id".into(), s.clone());
+            }
+            m.insert("our_amount_msat".into(), c["to_us_msat"].clone());
+            m.insert("amount_msat".into(), c["total_msat"].clone());
+            m.insert("funding_txid".into(), c["funding_txid"].clone());
+            m.insert("funding_output".into(), c["funding_outnum"].clone());
+            Value::Object(m)
+        })
+        .collect();
+    result["channels"] = Value::Array(channels);
+    Ok(result)
 }
