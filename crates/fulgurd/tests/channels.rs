@@ -180,3 +180,73 @@ fn fulgurd_opens_to_fulgurd_and_both_sides_close() {
     synced(&n2, &b);
     open_and_close(&b, &n2, &n3, false);
 }
+
+/// Kills `node` with SIGKILL (no chance to tidy up) and waits for it to exit.
+fn kill9(node: &mut Node) {
+    let pid = node.pid().unwrap();
+    std::process::Command::new("kill")
+        .args(["-9", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(node.wait_exit(Duration::from_secs(10)));
+}
+
+#[test]
+fn channels_survive_kill_and_restart() {
+    let b = Bitcoind::start().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let port2 = fulgur_testkit::free_port();
+    let opts2 = NodeOptions {
+        lightning_dir: Some(dir.path().to_path_buf()),
+        extra_args: vec![format!("--addr=127.0.0.1:{port2}")],
+        ..Default::default()
+    };
+    let n1 = start(&b);
+    let mut n2 = Node::start(Some(&b), opts2.clone()).unwrap();
+    fund(&n1, &b);
+    synced(&n2, &b);
+    let id2 = id(&n2);
+    ok(
+        &n1,
+        "connect",
+        json!({"id": id2, "host": "127.0.0.1", "port": port2}),
+    );
+    let funded = ok(
+        &n1,
+        "fundchannel",
+        json!({"id": id2, "amount": 400_000, "push_msat": 1_000_000}),
+    );
+    wait_state(&n2, "CHANNELD_AWAITING_LOCKIN");
+    // Killed while waiting for lock-in: the channel was stored before funding_signed left.
+    kill9(&mut n2);
+    b.generate(1).unwrap();
+    let n2 = Node::start(Some(&b), opts2.clone()).unwrap();
+    let before = wait_state(&n2, "CHANNELD_AWAITING_LOCKIN");
+    assert_eq!(before["funding_txid"], funded["txid"]);
+    ok(
+        &n1,
+        "connect",
+        json!({"id": id2, "host": "127.0.0.1", "port": port2}),
+    );
+    let a = wait_state(&n1, "CHANNELD_NORMAL");
+    let c = wait_state(&n2, "CHANNELD_NORMAL");
+    assert_eq!(a["short_channel_id"], c["short_channel_id"]);
+    assert_eq!(c["to_us_msat"], json!(1_000_000u64));
+    assert_eq!(c["reestablished"], true);
+    let mut n2 = n2;
+    // And again in normal operation: reestablished, then closed cleanly.
+    kill9(&mut n2);
+    let n2 = Node::start(Some(&b), opts2).unwrap();
+    ok(
+        &n1,
+        "connect",
+        json!({"id": id2, "host": "127.0.0.1", "port": port2}),
+    );
+    let c = wait_state(&n2, "CHANNELD_NORMAL");
+    assert_eq!(c["to_us_msat"], json!(1_000_000u64));
+    let closed = ok(&n2, "close", json!({"id": id(&n1)}));
+    assert_eq!(closed["type"], "mutual");
+    b.generate(1).unwrap();
+    wait_state(&n1, "ONCHAIN");
+    wait_state(&n2, "ONCHAIN");
+}
