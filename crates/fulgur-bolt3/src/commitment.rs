@@ -103,12 +103,29 @@ impl CommitmentKeys {
         holder: &Basepoints,
         counterparty: &Basepoints,
     ) -> Result<Self, Bolt3Error> {
+        let revocation_pubkey =
+            derive_revocation_pubkey(&counterparty.revocation_basepoint, per_commitment_point)?;
+        Self::derive_with_revocation_pubkey(
+            per_commitment_point,
+            revocation_pubkey,
+            holder,
+            counterparty,
+        )
+    }
+
+    /// [`CommitmentKeys::derive`] with `revocationpubkey` already derived (by a caller that
+    /// knows one of its secrets and uses [`crate::keys::derive_revocation_pubkey_with_point_secret`]
+    /// or [`crate::keys::derive_revocation_pubkey_with_basepoint_secret`]). It MUST be the
+    /// revocation pubkey of `counterparty.revocation_basepoint` and `per_commitment_point`.
+    pub fn derive_with_revocation_pubkey(
+        per_commitment_point: &PublicKey,
+        revocation_pubkey: PublicKey,
+        holder: &Basepoints,
+        counterparty: &Basepoints,
+    ) -> Result<Self, Bolt3Error> {
         Ok(Self {
             per_commitment_point: *per_commitment_point,
-            revocation_pubkey: derive_revocation_pubkey(
-                &counterparty.revocation_basepoint,
-                per_commitment_point,
-            )?,
+            revocation_pubkey,
             local_htlcpubkey: derive_pubkey(&holder.htlc_basepoint, per_commitment_point)?,
             remote_htlcpubkey: derive_pubkey(&counterparty.htlc_basepoint, per_commitment_point)?,
             local_delayedpubkey: derive_pubkey(

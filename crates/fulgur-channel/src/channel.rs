@@ -2,6 +2,8 @@
 //! and the commitment building and signing shared by the BOLT 2 flows (BOLT 2 "Normal
 //! Operation"; BOLT 3 "Commitment Transaction").
 
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
 use bitcoin::{OutPoint, ScriptBuf, Transaction, TxOut};
 use fulgur_bolt3::{
     build_commitment, build_htlc_tx, funding_script, htlc_sighash_type, sign, BuiltCommitment,
@@ -248,6 +250,47 @@ pub struct Channel {
     pub(crate) feerate_bounds: (u32, u32),
     /// The fee rates for a mutual close.
     pub(crate) close_feerates: crate::close::CloseFeerates,
+    /// Commitment keys derived lately, by holder and per-commitment point (not stored: the
+    /// same commitment is built again to resend or broadcast it).
+    pub(crate) keys_cache: KeysCache,
+}
+
+/// How many derived [`CommitmentKeys`] a [`Channel`] remembers: the current and next
+/// commitment of each side.
+const KEYS_CACHE_SLOTS: usize = 4;
+
+/// The last few [`CommitmentKeys`] derived, oldest replaced first.
+#[derive(Debug, Default)]
+pub(crate) struct KeysCache(Mutex<KeysSlots>);
+
+/// [`KeysCache`]'s content: the slots, and the one to fill next.
+#[derive(Debug, Default)]
+struct KeysSlots {
+    slots: [Option<(Side, CommitmentKeys)>; KEYS_CACHE_SLOTS],
+    next: usize,
+}
+
+impl KeysCache {
+    fn lock(&self) -> MutexGuard<'_, KeysSlots> {
+        // The cache holds no invariant a panic could break.
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn get(&self, holder: Side, point: &PublicKey) -> Option<CommitmentKeys> {
+        self.lock()
+            .slots
+            .iter()
+            .flatten()
+            .find(|(h, k)| *h == holder && k.per_commitment_point == *point)
+            .map(|(_, k)| *k)
+    }
+
+    fn insert(&self, holder: Side, keys: CommitmentKeys) {
+        let mut cache = self.lock();
+        let next = cache.next;
+        cache.slots[next] = Some((holder, keys));
+        cache.next = (next + 1) % KEYS_CACHE_SLOTS;
+    }
 }
 
 /// Collects a step's actions; a persist request is placed before everything else.
@@ -293,6 +336,7 @@ impl Channel {
             awaiting_reestablish: false,
             feerate_bounds: (253, u32::MAX),
             close_feerates: crate::close::CloseFeerates::default(),
+            keys_cache: KeysCache::default(),
         }
     }
 
@@ -434,8 +478,35 @@ impl Channel {
             Side::Local => (&ours, &theirs),
             Side::Remote => (&theirs, &ours),
         };
-        let keys = CommitmentKeys::derive(point, holder_keys, counterparty_keys)
-            .map_err(|e| ChannelError::fail(format!("cannot derive commitment keys: {e}")))?;
+        let keys = match self.keys_cache.get(holder, point) {
+            Some(keys) => keys,
+            None => {
+                // Our secrets make the revocation key cheaper: our per-commitment secret for
+                // our commitment, our revocation basepoint secret for theirs.
+                let revocation_pubkey = match holder {
+                    Side::Local => self.signer.local_revocation_pubkey(
+                        number,
+                        point,
+                        &theirs.revocation_basepoint,
+                    ),
+                    Side::Remote => self.signer.remote_revocation_pubkey(point),
+                };
+                let keys = revocation_pubkey
+                    .and_then(|revocation_pubkey| {
+                        CommitmentKeys::derive_with_revocation_pubkey(
+                            point,
+                            revocation_pubkey,
+                            holder_keys,
+                            counterparty_keys,
+                        )
+                    })
+                    .map_err(|e| {
+                        ChannelError::fail(format!("cannot derive commitment keys: {e}"))
+                    })?;
+                self.keys_cache.insert(holder, keys);
+                keys
+            }
+        };
         let (opener_payment, accepter_payment) = match s.opener {
             Side::Local => (ours.payment_basepoint, theirs.payment_basepoint),
             Side::Remote => (theirs.payment_basepoint, ours.payment_basepoint),

@@ -2,9 +2,12 @@
 //! commitment, HTLC and closing transactions (BOLT 3 "Key Derivation", "Per-commitment
 //! Secret Requirements"). The secrets come from `hsm_secret` (see `fulgur_keys::channel`).
 
+use std::fmt;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
 use bitcoin::sighash::EcdsaSighashType;
 use bitcoin::{Script, Transaction};
-use fulgur_bolt3::{keys, shachain, sign, Basepoints};
+use fulgur_bolt3::{keys, shachain, sign, Basepoints, Bolt3Error};
 use fulgur_keys::ChannelSecrets;
 use secp256k1::ecdsa::Signature;
 use secp256k1::{PublicKey, SecretKey};
@@ -45,6 +48,61 @@ impl PartyKeys {
 pub struct ChannelSigner {
     secrets: ChannelSecrets,
     keys: PartyKeys,
+    /// Recently used per-commitment secrets and points (each costs a shachain walk and a
+    /// multiplication, and the same few numbers are asked for again and again).
+    points: Mutex<PointCache>,
+}
+
+/// How many commitment numbers [`PointCache`] remembers: the previous, current and next of
+/// our commitment, plus one.
+const POINT_CACHE_SLOTS: usize = 4;
+
+/// One remembered commitment number.
+#[derive(Clone, Copy)]
+struct CachedPoint {
+    number: u64,
+    secret: SecretKey,
+    point: PublicKey,
+}
+
+/// Low bits of a shachain index below [`PointCache::prefix`].
+const PREFIX_LOW_BITS: u32 = 8;
+
+/// The last few per-commitment secrets and points computed, oldest replaced first.
+#[derive(Default)]
+struct PointCache {
+    slots: [Option<CachedPoint>; POINT_CACHE_SLOTS],
+    next: usize,
+    /// `(index >> PREFIX_LOW_BITS, secret of index with its low bits cleared)` for the last
+    /// block of 256 indices used: the shachain walk of every index in the block starts with
+    /// the same 40 steps, so the secrets of the block take at most 8 hashes instead of 48.
+    prefix: Option<(u64, [u8; 32])>,
+}
+
+impl fmt::Debug for PointCache {
+    // Never prints the secrets.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let numbers: Vec<u64> = self.slots.iter().flatten().map(|c| c.number).collect();
+        f.debug_struct("PointCache")
+            .field("numbers", &numbers)
+            .field("prefix", &self.prefix.map(|(p, _)| p))
+            .finish()
+    }
+}
+
+impl PointCache {
+    fn get(&self, number: u64) -> Option<CachedPoint> {
+        self.slots
+            .iter()
+            .flatten()
+            .find(|c| c.number == number)
+            .copied()
+    }
+
+    fn insert(&mut self, entry: CachedPoint) {
+        self.slots[self.next] = Some(entry);
+        self.next = (self.next + 1) % POINT_CACHE_SLOTS;
+    }
 }
 
 fn pubkey(secret: &SecretKey) -> PublicKey {
@@ -65,7 +123,55 @@ impl ChannelSigner {
             delayed_payment_basepoint: pubkey(&secrets.delayed_payment_basepoint_secret),
             htlc_basepoint: pubkey(&secrets.htlc_basepoint_secret),
         };
-        ChannelSigner { secrets, keys }
+        ChannelSigner {
+            secrets,
+            keys,
+            points: Mutex::new(PointCache::default()),
+        }
+    }
+
+    fn cache(&self) -> MutexGuard<'_, PointCache> {
+        // The cache holds no invariant a panic could break.
+        self.points.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Our per-commitment secret and point for commitment number `n`, from the cache or
+    /// computed (and remembered). `None` if the secret is not a valid key (odds ~2^-128).
+    fn cached_point(&self, n: u64) -> Option<CachedPoint> {
+        let cached = self.cache().get(n);
+        if cached.is_some() {
+            return cached;
+        }
+        let secret = SecretKey::from_slice(&self.compute_secret(n)).ok()?;
+        let entry = CachedPoint {
+            number: n,
+            secret,
+            point: pubkey(&secret),
+        };
+        self.cache().insert(entry);
+        Some(entry)
+    }
+
+    /// The per-commitment secret of commitment number `n`, by the shachain walk from the
+    /// cached start of its block of 256 indices (see [`PointCache::prefix`]).
+    fn compute_secret(&self, n: u64) -> [u8; 32] {
+        let index = shachain::MAX_INDEX.wrapping_sub(n) & shachain::MAX_INDEX;
+        let prefix = index >> PREFIX_LOW_BITS;
+        let cached = self.cache().prefix.filter(|(p, _)| *p == prefix);
+        let start = match cached {
+            Some((_, start)) => start,
+            None => {
+                // Walking the bits above the block from the seed (the low bits are zero).
+                let start = shachain::per_commitment_secret(
+                    &self.secrets.shaseed,
+                    prefix << PREFIX_LOW_BITS,
+                );
+                self.cache().prefix = Some((prefix, start));
+                start
+            }
+        };
+        // The rest of the walk: only the low bits, from the block's start.
+        shachain::per_commitment_secret(&start, index & ((1 << PREFIX_LOW_BITS) - 1))
     }
 
     /// Our public keys.
@@ -75,14 +181,47 @@ impl ChannelSigner {
 
     /// The secret of our commitment number `n` (numbers count up from 0).
     pub fn per_commitment_secret(&self, n: u64) -> [u8; 32] {
-        shachain::per_commitment_secret(&self.secrets.shaseed, shachain::MAX_INDEX - n)
+        let cached = self.cache().get(n);
+        match cached {
+            Some(hit) => hit.secret.secret_bytes(),
+            None => self.compute_secret(n),
+        }
     }
 
     /// The point of our commitment number `n`.
     pub fn per_commitment_point(&self, n: u64) -> PublicKey {
         // A SHA256 output is a valid secret key except with probability ~2^-128.
-        keys::per_commitment_point(&self.per_commitment_secret(n))
-            .unwrap_or(self.keys.funding_pubkey)
+        self.cached_point(n)
+            .map_or(self.keys.funding_pubkey, |c| c.point)
+    }
+
+    /// `revocationpubkey` of our commitment number `n` whose per-commitment point is
+    /// `point`, with the peer's `revocation_basepoint`. Uses our per-commitment secret
+    /// (faster) when `point` is indeed ours for `n`.
+    pub fn local_revocation_pubkey(
+        &self,
+        n: u64,
+        point: &PublicKey,
+        remote_revocation_basepoint: &PublicKey,
+    ) -> Result<PublicKey, Bolt3Error> {
+        match self.cached_point(n) {
+            Some(ours) if ours.point == *point => keys::derive_revocation_pubkey_with_point_secret(
+                remote_revocation_basepoint,
+                &ours.secret,
+                point,
+            ),
+            _ => keys::derive_revocation_pubkey(remote_revocation_basepoint, point),
+        }
+    }
+
+    /// `revocationpubkey` of the peer's commitment whose per-commitment point is `point`
+    /// (with our revocation basepoint, whose secret makes it faster).
+    pub fn remote_revocation_pubkey(&self, point: &PublicKey) -> Result<PublicKey, Bolt3Error> {
+        keys::derive_revocation_pubkey_with_basepoint_secret(
+            &self.secrets.revocation_basepoint_secret,
+            &self.keys.revocation_basepoint,
+            point,
+        )
     }
 
     /// Signs a transaction spending the funding output (a commitment or closing transaction).
@@ -105,9 +244,72 @@ impl ChannelSigner {
         point: &PublicKey,
         sighash: EcdsaSighashType,
     ) -> Result<Signature, ChannelError> {
-        let key = keys::derive_privkey(&self.secrets.htlc_basepoint_secret, point)
-            .map_err(bolt3_err("cannot derive our HTLC key"))?;
+        let key = keys::derive_privkey_with_basepoint(
+            &self.secrets.htlc_basepoint_secret,
+            &self.keys.htlc_basepoint,
+            point,
+        )
+        .map_err(bolt3_err("cannot derive our HTLC key"))?;
         sign::sign_htlc_tx(tx, htlc_script, amount_sat, &key, sighash)
             .map_err(bolt3_err("cannot sign an HTLC transaction"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+
+    fn signer() -> ChannelSigner {
+        ChannelSigner::new(ChannelSecrets::from_seed(&[0x5a; 32]).unwrap())
+    }
+
+    #[test]
+    fn secrets_and_points_match_the_plain_derivation() {
+        let s = signer();
+        let seed = s.secrets.shaseed;
+        // In order, backwards, across blocks of 256 and repeated: cache hits and misses.
+        let numbers: Vec<u64> = (0..600)
+            .chain((250..520).rev())
+            .chain([0, 1, 255, 256, 257, 511, 512, 1 << 20, (1 << 20) + 1, 0, 5])
+            .chain([shachain::MAX_INDEX, shachain::MAX_INDEX - 1])
+            .collect();
+        for n in numbers {
+            let expected = shachain::per_commitment_secret(&seed, shachain::MAX_INDEX - n);
+            assert_eq!(s.per_commitment_secret(n), expected, "secret {n}");
+            if n % 37 == 0 || n < 5 {
+                assert_eq!(
+                    s.per_commitment_point(n),
+                    keys::per_commitment_point(&expected).unwrap(),
+                    "point {n}"
+                );
+                assert_eq!(s.per_commitment_secret(n), expected, "cached secret {n}");
+            }
+        }
+    }
+
+    #[test]
+    fn revocation_pubkeys_match_the_plain_derivation() {
+        let s = signer();
+        let other = ChannelSigner::new(ChannelSecrets::from_seed(&[0x33; 32]).unwrap());
+        let theirs = other.keys().revocation_basepoint;
+        for n in [0u64, 1, 2, 300] {
+            let ours = s.per_commitment_point(n);
+            assert_eq!(
+                s.local_revocation_pubkey(n, &ours, &theirs).unwrap(),
+                keys::derive_revocation_pubkey(&theirs, &ours).unwrap()
+            );
+            // A point that is not ours for `n` takes the plain path.
+            let not_ours = other.per_commitment_point(n);
+            assert_eq!(
+                s.local_revocation_pubkey(n, &not_ours, &theirs).unwrap(),
+                keys::derive_revocation_pubkey(&theirs, &not_ours).unwrap()
+            );
+            assert_eq!(
+                s.remote_revocation_pubkey(&not_ours).unwrap(),
+                keys::derive_revocation_pubkey(&s.keys().revocation_basepoint, &not_ours).unwrap()
+            );
+        }
     }
 }
