@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::channel::{Action, Channel, Out};
 use crate::error::{ChannelError, RequestError};
-use crate::state::{ChannelState, Side};
+use crate::state::{ChannelState, HtlcState, Side};
 use crate::updates::ViewKind;
 
 /// How far to move towards the peer's fee each round when it sends no `fee_range`
@@ -170,17 +170,34 @@ impl Channel {
         if self.d.state != ChannelState::ChanneldAwaitingLockin {
             self.set_state(ChannelState::ChanneldShuttingDown, out);
         }
-        if !self.live {
-            // Sent on reestablish: mark it sent so that it is retransmitted then.
-            self.d.closing.local_shutdown_sent = true;
-            out.persist = true;
+        out.persist = true;
+        // Commit anything queued first: no add of ours may follow our shutdown. The shutdown
+        // goes out once none is left unsent (now, or after the revocation we wait for, or
+        // on reestablish).
+        self.maybe_commit(out)?;
+        self.progress_close(out)
+    }
+
+    /// Sends our `shutdown` if we want to close, it was not sent yet, we are connected and
+    /// every HTLC we offered and fee update we made went out: BOLT 2 forbids
+    /// `update_add_htlc` after `shutdown`, and any update once the channel is clean.
+    pub(crate) fn maybe_send_shutdown(&mut self, out: &mut Out) -> Result<(), ChannelError> {
+        if self.d.closing.local_shutdown_sent || !self.live {
             return Ok(());
         }
-        // Commit anything queued first: no updates may follow our shutdown.
-        self.maybe_commit(out)?;
         let Some(script) = self.d.closing.local_script.clone() else {
             return Ok(());
         };
+        // Our fee updates go before it too: once the channel is clean the peer takes no
+        // update after our shutdown.
+        let u = &self.d.updates;
+        if u.htlcs.values().any(|h| h.state == HtlcState::SentAddHtlc)
+            || u.fee_updates
+                .iter()
+                .any(|f| f.state == HtlcState::SentAddHtlc)
+        {
+            return Ok(());
+        }
         self.d.closing.local_shutdown_sent = true;
         out.persist = true;
         out.send(Shutdown {
@@ -189,10 +206,20 @@ impl Channel {
             scriptpubkey: script,
         });
         self.set_state(ChannelState::ChanneldShuttingDown, out);
-        self.progress_close(out)
+        Ok(())
     }
 
     pub(crate) fn on_shutdown(&mut self, m: &Shutdown) -> Result<Vec<Action>, ChannelError> {
+        if matches!(
+            self.d.state,
+            ChannelState::ClosingdSigexchange | ChannelState::ClosingdComplete
+        ) && self.d.closing.remote_script.as_ref() == Some(&m.scriptpubkey)
+        {
+            // The peer retransmits its `shutdown` after a reconnection (BOLT 2 "Message
+            // Retransmission"); the negotiation restarts with the `closing_signed` that
+            // follows.
+            return Ok(Vec::new());
+        }
         if !matches!(
             self.d.state,
             ChannelState::ChanneldAwaitingLockin
@@ -348,8 +375,12 @@ impl Channel {
         let clean = self.d.updates.htlcs.is_empty()
             && self.d.updates.fee_updates.is_empty()
             && self.d.remote_commit.prev_point.is_none();
+        // Also in CLOSINGD_SIGEXCHANGE: after a reconnection the negotiation starts again.
         if !(self.live
-            && self.d.state == ChannelState::ChanneldShuttingDown
+            && matches!(
+                self.d.state,
+                ChannelState::ChanneldShuttingDown | ChannelState::ClosingdSigexchange
+            )
             && c.local_shutdown_sent
             && c.remote_script.is_some()
             && clean)
@@ -444,6 +475,12 @@ impl Channel {
         m: &ClosingSigned,
     ) -> Result<Vec<Action>, ChannelError> {
         let mut out = Out::default();
+        if self.d.state == ChannelState::ClosingdComplete {
+            // Reconnected after we agreed: the peer may have missed our last
+            // `closing_signed`; it gets the agreed one (once per connection).
+            self.send_agreed_closing_signed(&mut out)?;
+            return Ok(out.finish());
+        }
         self.progress_close(&mut out)?;
         if self.d.state != ChannelState::ClosingdSigexchange {
             return Err(ChannelError::warn(format!(
@@ -539,6 +576,37 @@ impl Channel {
             self.send_closing_signed(next, None, &mut out)?;
         }
         Ok(out.finish())
+    }
+
+    /// Our `closing_signed` for the agreed closing transaction, with a `fee_range` of just
+    /// its fee, unless already sent on this connection.
+    pub(crate) fn send_agreed_closing_signed(&mut self, out: &mut Out) -> Result<(), ChannelError> {
+        if self.d.closing.last_sent_fee.is_some() {
+            return Ok(());
+        }
+        let Some(tx) = self.closing_transaction() else {
+            return Ok(());
+        };
+        let paid: u64 = tx.output.iter().map(|o| o.value.to_sat()).sum();
+        let fee_sat = self.d.setup.funding_sat.saturating_sub(paid);
+        // The witness is not part of the signed digest.
+        let sig = self.signer.sign_funding_spend(
+            &tx,
+            &self.funding_script(),
+            self.d.setup.funding_sat,
+        )?;
+        self.d.closing.last_sent_fee = Some(fee_sat);
+        out.send(ClosingSigned {
+            unknown_tlvs: Vec::new(),
+            channel_id: self.channel_id(),
+            fee_satoshis: fee_sat,
+            signature: WireSignature::from_ecdsa(&sig),
+            fee_range: Some(FeeRange {
+                min_fee_satoshis: fee_sat,
+                max_fee_satoshis: fee_sat,
+            }),
+        });
+        Ok(())
     }
 
     /// The agreed closing transaction, once negotiated.

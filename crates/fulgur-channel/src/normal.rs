@@ -35,21 +35,22 @@ impl Channel {
         (c.fee_sat + c.anchors_sat) * 1000
     }
 
+    /// The trimmed HTLC value of `holder`'s commitment (pending view) at `feerate`.
+    fn dust_exposure_on(&self, holder: Side, feerate: Option<u32>) -> u64 {
+        let s = &self.d.setup;
+        let dust = match holder {
+            Side::Local => s.local.dust_limit_sat,
+            Side::Remote => s.remote.dust_limit_sat,
+        };
+        let v = self.d.updates.view(holder, ViewKind::Pending);
+        let rate = feerate.unwrap_or(v.feerate_per_kw);
+        commitment_cost_at(&v, holder, dust, s.channel_type, rate).trimmed_htlc_msat
+    }
+
     /// The trimmed HTLC value of both commitments (pending view) at `feerate`.
     fn dust_exposure_msat(&self, feerate: Option<u32>) -> u64 {
-        let s = &self.d.setup;
-        [
-            (Side::Local, s.local.dust_limit_sat),
-            (Side::Remote, s.remote.dust_limit_sat),
-        ]
-        .into_iter()
-        .map(|(side, dust)| {
-            let v = self.d.updates.view(side, ViewKind::Pending);
-            let rate = feerate.unwrap_or(v.feerate_per_kw);
-            commitment_cost_at(&v, side, dust, s.channel_type, rate).trimmed_htlc_msat
-        })
-        .max()
-        .unwrap_or(0)
+        self.dust_exposure_on(Side::Local, feerate)
+            .max(self.dust_exposure_on(Side::Remote, feerate))
     }
 
     /// Checks that `payer` keeps its reserve (and, as opener, pays fees and anchors) in both
@@ -265,10 +266,13 @@ impl Channel {
                 "only the opener sends update_fee".into(),
             ));
         }
+        // Not after our shutdown: the peer may take the channel for clean and start the
+        // closing negotiation before it arrives (BOLT 2: no update once no HTLC is left).
         if !matches!(
             self.d.state,
             ChannelState::ChanneldNormal | ChannelState::ChanneldShuttingDown
-        ) {
+        ) || self.d.closing.local_shutdown_sent
+        {
             return Err(RequestError::WrongState(self.d.state.as_str()));
         }
         if feerate_per_kw < 253 {
@@ -318,7 +322,13 @@ impl Channel {
     }
 
     pub(crate) fn on_update_add(&mut self, m: &UpdateAddHtlc) -> Result<Vec<Action>, ChannelError> {
-        if self.d.state != ChannelState::ChanneldNormal || self.d.closing.remote_script.is_some() {
+        // Only the peer's own `shutdown` stops its adds: ours may have crossed them (BOLT 2:
+        // the sender of a `shutdown` sends no `update_add_htlc` after it).
+        if !matches!(
+            self.d.state,
+            ChannelState::ChanneldNormal | ChannelState::ChanneldShuttingDown
+        ) || self.d.closing.remote_script.is_some()
+        {
             return Err(ChannelError::fail(format!(
                 "update_add_htlc while the channel is {}",
                 self.d.state.as_str()
@@ -488,7 +498,11 @@ impl Channel {
                 m.feerate_per_kw
             ));
         } else if self.d.setup.channel_type == ChannelType::StaticRemoteKey {
-            let exposure = self.dust_exposure_msat(Some(m.feerate_per_kw));
+            // Only our own commitment: the peer's pending view of it is exactly ours at this
+            // point of the message stream. Our pending view of the peer's commitment also
+            // holds our updates the peer had not seen when it sent this, so judging it
+            // would fail the channel on an honest race (the peer checked its own view).
+            let exposure = self.dust_exposure_on(Side::Local, Some(m.feerate_per_kw));
             if exposure > self.cfg.max_dust_htlc_exposure_msat {
                 why = Some(format!(
                     "update_fee {} would trim {exposure}msat of HTLCs, above max-dust-htlc-exposure-msat {}",
@@ -556,7 +570,7 @@ impl Channel {
                 "revoke_and_ack without an unrevoked commitment",
             ));
         };
-        let point = fulgur_bolt3::per_commitment_point(&m.per_commitment_secret)
+        let point = fulgur_bolt3::keys::revealed_per_commitment_point(&m.per_commitment_secret)
             .map_err(|_| ChannelError::fail("per_commitment_secret is not a valid secret"))?;
         if point != prev {
             return Err(ChannelError::fail(format!(
@@ -646,8 +660,14 @@ impl Channel {
     }
 
     /// Sends our queued updates and a `commitment_signed` if anything changed for the peer's
-    /// commitment and we may sign now.
+    /// commitment and we may sign now; then our `shutdown` if one is wanted and no add or
+    /// fee update of ours is left unsent.
     pub(crate) fn maybe_commit(&mut self, out: &mut Out) -> Result<(), ChannelError> {
+        self.commit_queued(out)?;
+        self.maybe_send_shutdown(out)
+    }
+
+    fn commit_queued(&mut self, out: &mut Out) -> Result<(), ChannelError> {
         if !self.live
             || !matches!(
                 self.d.state,
@@ -660,6 +680,26 @@ impl Channel {
         }
         let channel_id = self.channel_id();
         let mut messages: Vec<Message> = Vec::new();
+        // The fee update goes first: every HTLC we queued was checked against the fee rate
+        // pending at the time, and the fee change was checked with every HTLC queued before
+        // it, so the peer checks each add at the batch's final rate, as we did.
+        if let Some(f) = self
+            .d
+            .updates
+            .fee_updates
+            .iter()
+            .rev()
+            .find(|f| f.state == HtlcState::SentAddHtlc)
+        {
+            messages.push(
+                UpdateFee {
+                    unknown_tlvs: Vec::new(),
+                    channel_id,
+                    feerate_per_kw: f.feerate_per_kw,
+                }
+                .into(),
+            );
+        }
         for h in self.d.updates.htlcs.values_mut() {
             match h.state {
                 HtlcState::SentAddHtlc => {
@@ -715,23 +755,6 @@ impl Channel {
                 }),
                 _ => {}
             }
-        }
-        if let Some(f) = self
-            .d
-            .updates
-            .fee_updates
-            .iter()
-            .rev()
-            .find(|f| f.state == HtlcState::SentAddHtlc)
-        {
-            messages.push(
-                UpdateFee {
-                    unknown_tlvs: Vec::new(),
-                    channel_id,
-                    feerate_per_kw: f.feerate_per_kw,
-                }
-                .into(),
-            );
         }
         self.d.updates.transition(HtlcState::on_send_commit);
         let number = self.d.remote_commit.number + 1;

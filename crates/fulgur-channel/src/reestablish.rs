@@ -8,14 +8,15 @@ use fulgur_wire::{ChannelReestablish, ErrorMessage, Message};
 
 use crate::channel::{Action, Channel, Out};
 use crate::error::ChannelError;
-use crate::state::ChannelState;
+use crate::state::{ChannelState, Side};
 
 impl Channel {
     /// The peer connected: our `channel_reestablish`. No other channel message may be
-    /// sent or accepted until the peer's arrives.
+    /// sent or accepted until the peer's arrives. A channel whose mutual close we agreed
+    /// reestablishes too, so that a peer that missed our last `closing_signed` can finish.
     pub fn connected(&mut self) -> Vec<Action> {
         let mut out = Out::default();
-        if !self.d.state.is_active() {
+        if !self.d.state.is_active() && self.d.state != ChannelState::ClosingdComplete {
             return out.finish();
         }
         self.live = false;
@@ -175,6 +176,9 @@ impl Channel {
         }
         self.maybe_commit(&mut out)?;
         self.progress_close(&mut out)?;
+        if self.d.state == ChannelState::ClosingdComplete && self.d.setup.opener == Side::Local {
+            self.send_agreed_closing_signed(&mut out)?;
+        }
         Ok(out.finish())
     }
 }

@@ -159,7 +159,40 @@ impl Default for OpenSpec {
     }
 }
 
-fn ctx(node: &Node, peer: PublicKey) -> OpenContext {
+/// A funding transaction paying `funding_sat` to `script` (its input is made up).
+pub fn funding_tx(script: bitcoin::ScriptBuf, funding_sat: u64) -> Transaction {
+    Transaction {
+        version: Version::TWO,
+        lock_time: LockTime::ZERO,
+        input: vec![TxIn {
+            previous_output: OutPoint {
+                txid: bitcoin::Txid::from_raw_hash(bitcoin::hashes::Hash::from_byte_array([9; 32])),
+                vout: 0,
+            },
+            ..TxIn::default()
+        }],
+        output: vec![TxOut {
+            value: Amount::from_sat(funding_sat),
+            script_pubkey: script,
+        }],
+    }
+}
+
+/// The opener's request for `spec`.
+pub fn open_request(spec: &OpenSpec) -> OpenRequest {
+    OpenRequest {
+        funding_sat: spec.funding_sat,
+        push_msat: spec.push_msat,
+        feerate_per_kw: spec.feerate,
+        announce: false,
+        channel_type: spec.channel_type,
+        upfront_shutdown_script: None,
+        default_shutdown_script: wallet_script(0xa1),
+    }
+}
+
+/// The open context of `node` with `peer`.
+pub fn ctx(node: &Node, peer: PublicKey) -> OpenContext {
     OpenContext {
         chain_hash: ChainHash::using_genesis_block(bitcoin::Network::Regtest),
         peer_id: peer,
@@ -178,20 +211,9 @@ impl Pair {
     }
 
     pub fn open_with(mut a: Node, mut b: Node, spec: OpenSpec) -> Pair {
-        let (mut opener, open_msg) = OutboundOpen::new(
-            ctx(&a, node_id(2)),
-            OpenRequest {
-                funding_sat: spec.funding_sat,
-                push_msat: spec.push_msat,
-                feerate_per_kw: spec.feerate,
-                announce: false,
-                channel_type: spec.channel_type,
-                upfront_shutdown_script: None,
-                default_shutdown_script: wallet_script(0xa1),
-            },
-            [7; 32],
-        )
-        .expect("open_channel");
+        let (mut opener, open_msg) =
+            OutboundOpen::new(ctx(&a, node_id(2)), open_request(&spec), [7; 32])
+                .expect("open_channel");
         let (inbound, accept) = InboundOpen::new(
             ctx(&b, node_id(1)),
             &open_msg,
@@ -201,23 +223,7 @@ impl Pair {
         )
         .expect("accept_channel");
         let script = opener.on_accept_channel(&accept).expect("accepted");
-        let funding_tx = Transaction {
-            version: Version::TWO,
-            lock_time: LockTime::ZERO,
-            input: vec![TxIn {
-                previous_output: OutPoint {
-                    txid: bitcoin::Txid::from_raw_hash(bitcoin::hashes::Hash::from_byte_array(
-                        [9; 32],
-                    )),
-                    vout: 0,
-                },
-                ..TxIn::default()
-            }],
-            output: vec![TxOut {
-                value: Amount::from_sat(spec.funding_sat),
-                script_pubkey: script,
-            }],
-        };
+        let funding_tx = funding_tx(script, spec.funding_sat);
         let outpoint = OutPoint {
             txid: funding_tx.compute_txid(),
             vout: 0,
@@ -293,6 +299,52 @@ impl Pair {
         self.b.chm().disconnected();
     }
 
+    /// Delivers the oldest message from one side to the other. `Ok(false)` if there was
+    /// none; a rejection is returned (with the message's name) instead of panicking.
+    pub fn try_deliver_one(&mut self, a_to_b: bool) -> Result<bool, String> {
+        let (from, to) = self.side(a_to_b);
+        if from.outbox.is_empty() {
+            return Ok(false);
+        }
+        let msg = from.outbox.remove(0);
+        match to.chm().handle_message(&msg) {
+            Ok(actions) => {
+                to.apply(actions);
+                Ok(true)
+            }
+            Err(e) => Err(format!(
+                "{} rejected {} from {}: {:?} {}",
+                to.name,
+                msg.name(),
+                from.name,
+                e.consequence,
+                e.message
+            )),
+        }
+    }
+
+    /// Delivers messages both ways until both outboxes are empty; stops at a rejection.
+    pub fn try_settle(&mut self) -> Result<(), String> {
+        let mut rounds = 0;
+        while self.try_deliver_one(true)? | self.try_deliver_one(false)? {
+            rounds += 1;
+            if rounds >= 10_000 {
+                return Err("no quiescence".into());
+            }
+        }
+        Ok(())
+    }
+
+    /// Drops the connection (messages in flight are lost) and reconnects: both sides send
+    /// `channel_reestablish`, which is left in the outboxes for delivery.
+    pub fn reconnect_undelivered(&mut self) {
+        self.disconnect();
+        let acts = self.a.chm().connected();
+        self.a.apply(acts);
+        let acts = self.b.chm().connected();
+        self.b.apply(acts);
+    }
+
     /// The funding confirms `depth` times on both sides.
     pub fn confirm(&mut self, depth: u32) {
         let out = self.funding_tx.output[0].clone();
@@ -308,7 +360,12 @@ impl Pair {
 
     /// Opens, connects and confirms: both channels in CHANNELD_NORMAL.
     pub fn normal(spec: OpenSpec) -> Pair {
-        let mut p = Pair::open(spec);
+        Pair::normal_with(Node::new("alice", 0xa1), Node::new("bob", 0xb0), spec)
+    }
+
+    /// [`Pair::normal`] with the given nodes (and their policies).
+    pub fn normal_with(a: Node, b: Node, spec: OpenSpec) -> Pair {
+        let mut p = Pair::open_with(a, b, spec);
         p.connect();
         p.confirm(3);
         assert_eq!(p.a.ch().state(), ChannelState::ChanneldNormal);
@@ -345,4 +402,47 @@ impl Pair {
 pub fn sha256(b: &[u8]) -> [u8; 32] {
     use bitcoin::hashes::{sha256, Hash};
     sha256::Hash::hash(b).to_byte_array()
+}
+
+/// The `update_add_htlc` a peer would send.
+pub fn update_add(
+    channel_id: fulgur_wire::ChannelId,
+    id: u64,
+    amount_msat: u64,
+    payment_hash: [u8; 32],
+    cltv_expiry: u32,
+) -> Message {
+    fulgur_wire::UpdateAddHtlc {
+        unknown_tlvs: Vec::new(),
+        channel_id,
+        id,
+        amount_msat,
+        payment_hash: fulgur_wire::Sha256(payment_hash),
+        cltv_expiry,
+        onion_routing_packet: Box::new([0u8; ONION]),
+        blinded_path: None,
+    }
+    .into()
+}
+
+/// Checks that every view of a channel's commitments accounts for the whole funding:
+/// both balances plus the HTLCs in it.
+pub fn check_views(ch: &Channel) -> Result<(), String> {
+    use fulgur_channel::{Side, ViewKind};
+    let funding_msat = ch.setup().funding_sat * 1000;
+    let u = &ch.data().updates;
+    for side in [Side::Local, Side::Remote] {
+        for kind in [ViewKind::Current, ViewKind::Pending] {
+            let v = u.view(side, kind);
+            let htlcs: u64 = v.htlcs.iter().map(|h| h.amount_msat).sum();
+            let total = v.our_msat + v.their_msat + htlcs;
+            if total != funding_msat {
+                return Err(format!(
+                    "{side:?} {kind:?} view: {} + {} + {htlcs} = {total}, not {funding_msat}",
+                    v.our_msat, v.their_msat
+                ));
+            }
+        }
+    }
+    Ok(())
 }
