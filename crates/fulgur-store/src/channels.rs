@@ -33,23 +33,33 @@ fn to_i64(v: u64) -> Result<i64, StoreError> {
 impl Store {
     /// Inserts or replaces a channel's row in one transaction.
     pub fn save_channel(&mut self, row: &ChannelRow) -> Result<(), StoreError> {
+        self.save_channels(std::slice::from_ref(row))
+    }
+
+    /// Inserts or replaces several channels' rows in one transaction (one fsync): the steps
+    /// of many channels sharing a commit.
+    pub fn save_channels(&mut self, rows: &[ChannelRow]) -> Result<(), StoreError> {
         let tx = self.write_tx()?;
-        tx.execute(
-            "INSERT INTO channels (dbid, peer_id, channel_id, state, record, opened_height, closed_height)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-             ON CONFLICT (dbid) DO UPDATE SET
-                state = excluded.state, record = excluded.record,
-                closed_height = excluded.closed_height",
-            params![
-                to_i64(row.dbid)?,
-                &row.peer_id[..],
-                &row.channel_id[..],
-                row.state,
-                row.record,
-                row.opened_height,
-                row.closed_height
-            ],
-        )?;
+        {
+            let mut stmt = tx.prepare_cached(
+                "INSERT INTO channels (dbid, peer_id, channel_id, state, record, opened_height, closed_height)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                 ON CONFLICT (dbid) DO UPDATE SET
+                    state = excluded.state, record = excluded.record,
+                    closed_height = excluded.closed_height",
+            )?;
+            for row in rows {
+                stmt.execute(params![
+                    to_i64(row.dbid)?,
+                    &row.peer_id[..],
+                    &row.channel_id[..],
+                    row.state,
+                    row.record,
+                    row.opened_height,
+                    row.closed_height
+                ])?;
+            }
+        }
         tx.commit()?;
         Ok(())
     }
