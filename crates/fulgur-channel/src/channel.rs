@@ -6,7 +6,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use bitcoin::{OutPoint, ScriptBuf, Transaction, TxOut};
 use fulgur_bolt3::{
-    build_commitment, build_htlc_tx, funding_script, htlc_sighash_type, sign, BuiltCommitment,
+    build_commitment, build_htlc_txs, funding_script, htlc_sighash_type, sign, BuiltCommitment,
     ChannelType, CommitmentHtlc, CommitmentKeys, CommitmentParams, ShachainStore,
 };
 use fulgur_wire::{ChannelId, Message, Signature as WireSignature};
@@ -565,21 +565,12 @@ impl Channel {
             &self.funding_script(),
             s.funding_sat,
         )?;
-        let txid = built.commitment.tx.compute_txid();
         let sighash = htlc_sighash_type(s.channel_type);
-        let mut htlc_sigs = Vec::with_capacity(built.commitment.htlc_outputs.len());
-        for out in &built.commitment.htlc_outputs {
-            let tx = build_htlc_tx(
-                txid,
-                out,
-                built.params.feerate_per_kw,
-                built.params.to_self_delay,
-                &built.keys.revocation_pubkey,
-                &built.keys.local_delayedpubkey,
-                s.channel_type,
-            );
+        let txs = build_htlc_txs(&built.commitment, &built.params, &built.keys);
+        let mut htlc_sigs = Vec::with_capacity(txs.len());
+        for (out, tx) in built.commitment.htlc_outputs.iter().zip(&txs) {
             htlc_sigs.push(self.signer.sign_htlc(
-                &tx,
+                tx,
                 &out.witness_script,
                 out.amount_sat,
                 &built.keys.per_commitment_point,
@@ -621,23 +612,20 @@ impl Channel {
                 htlc_sigs.len()
             )));
         }
-        let txid = built.commitment.tx.compute_txid();
         let sighash = htlc_sighash_type(s.channel_type);
-        for (out, hsig) in built.commitment.htlc_outputs.iter().zip(htlc_sigs) {
-            let tx = build_htlc_tx(
-                txid,
-                out,
-                built.params.feerate_per_kw,
-                built.params.to_self_delay,
-                &built.keys.revocation_pubkey,
-                &built.keys.local_delayedpubkey,
-                s.channel_type,
-            );
+        let txs = build_htlc_txs(&built.commitment, &built.params, &built.keys);
+        for ((out, hsig), tx) in built
+            .commitment
+            .htlc_outputs
+            .iter()
+            .zip(htlc_sigs)
+            .zip(&txs)
+        {
             let hsig = hsig
                 .to_ecdsa()
                 .map_err(|_| ChannelError::fail("HTLC signature is not a valid signature"))?;
             sign::verify_htlc_sig(
-                &tx,
+                tx,
                 &out.witness_script,
                 out.amount_sat,
                 &hsig,

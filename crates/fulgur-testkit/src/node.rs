@@ -194,6 +194,32 @@ impl Node {
         }
     }
 
+    /// The node id (`getinfo`'s `id`).
+    pub fn id(&self) -> Result<String> {
+        let info = self.rpc("getinfo", serde_json::json!({}))?;
+        Ok(info["id"].as_str().unwrap_or_default().to_string())
+    }
+
+    /// Waits (up to 60 s) until the node has processed bitcoind's tip.
+    pub fn wait_synced(&self, bitcoind: &Bitcoind) -> Result<()> {
+        let tip = bitcoind.rpc("getblockcount", serde_json::json!([]))?;
+        self.rpc(
+            "waitblockheight",
+            serde_json::json!({"blockheight": tip, "timeout": 60}),
+        )?;
+        Ok(())
+    }
+
+    /// Mines one coinbase (50 BTC) to a new bech32 address of the node, matures it with 100
+    /// more blocks, and waits until the node has seen them.
+    pub fn fund_coinbase(&self, bitcoind: &Bitcoind) -> Result<()> {
+        let addr = self.rpc("newaddr", serde_json::json!({"addresstype": "bech32"}))?;
+        let addr = addr["bech32"].as_str().unwrap_or_default().to_string();
+        bitcoind.rpc("generatetoaddress", serde_json::json!([1, addr]))?;
+        bitcoind.generate(100)?;
+        self.wait_synced(bitcoind)
+    }
+
     /// The process id, while running.
     pub fn pid(&self) -> Option<u32> {
         self.child.as_ref().map(|c| c.id())

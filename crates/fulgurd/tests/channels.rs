@@ -12,28 +12,6 @@ fn start(b: &Bitcoind) -> Node {
     Node::start(Some(b), NodeOptions::default()).unwrap()
 }
 
-fn synced(node: &Node, b: &Bitcoind) {
-    let tip = b.rpc("getblockcount", json!([])).unwrap().as_u64().unwrap();
-    node.rpc(
-        "waitblockheight",
-        json!({"blockheight": tip, "timeout": 60}),
-    )
-    .unwrap();
-}
-
-/// Gives `node` one 50 BTC coinbase (matured).
-fn fund(node: &Node, b: &Bitcoind) {
-    let addr = node
-        .rpc("newaddr", json!({"addresstype": "bech32"}))
-        .unwrap()["bech32"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    b.rpc("generatetoaddress", json!([1, addr])).unwrap();
-    b.generate(100).unwrap();
-    synced(node, b);
-}
-
 fn ok(node: &Node, method: &str, params: Value) -> Value {
     let r = node
         .rpc(method, params.clone())
@@ -170,14 +148,14 @@ fn fulgurd_opens_to_fulgurd_and_both_sides_close() {
     let b = Bitcoind::start().unwrap();
     let n1 = start(&b);
     let n2 = start(&b);
-    fund(&n1, &b);
-    fund(&n2, &b);
-    synced(&n1, &b);
+    n1.fund_coinbase(&b).unwrap();
+    n2.fund_coinbase(&b).unwrap();
+    n1.wait_synced(&b).unwrap();
     open_and_close(&b, &n1, &n2, true);
     // The other way round, closed by the accepter.
     let n3 = start(&b);
-    fund(&n3, &b);
-    synced(&n2, &b);
+    n3.fund_coinbase(&b).unwrap();
+    n2.wait_synced(&b).unwrap();
     open_and_close(&b, &n2, &n3, false);
 }
 
@@ -203,8 +181,8 @@ fn channels_survive_kill_and_restart() {
     };
     let n1 = start(&b);
     let mut n2 = Node::start(Some(&b), opts2.clone()).unwrap();
-    fund(&n1, &b);
-    synced(&n2, &b);
+    n1.fund_coinbase(&b).unwrap();
+    n2.wait_synced(&b).unwrap();
     let id2 = id(&n2);
     ok(
         &n1,

@@ -25,27 +25,6 @@ fn fulgur(b: &Bitcoind) -> (Node, String, u16) {
     (node, id, port)
 }
 
-fn synced(node: &Node, b: &Bitcoind) {
-    let tip = b.rpc("getblockcount", json!([])).unwrap().as_u64().unwrap();
-    node.rpc(
-        "waitblockheight",
-        json!({"blockheight": tip, "timeout": 60}),
-    )
-    .unwrap();
-}
-
-fn fund(node: &Node, b: &Bitcoind) {
-    let addr = node
-        .rpc("newaddr", json!({"addresstype": "bech32"}))
-        .unwrap()["bech32"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    b.rpc("generatetoaddress", json!([1, addr])).unwrap();
-    b.generate(100).unwrap();
-    synced(node, b);
-}
-
 fn channel(node: &Node) -> Option<Value> {
     node.rpc("listpeerchannels", json!({})).unwrap()["channels"]
         .as_array()
@@ -98,7 +77,7 @@ fn fulgurd_opens_to_ldk_node_and_closes() {
     let (node, id, _) = fulgur(&b);
     let mut ldk = LdkPeer::start(&b).unwrap();
     ldk.fund(&b, 1).unwrap();
-    fund(&node, &b);
+    node.fund_coinbase(&b).unwrap();
     node.rpc(
         "connect",
         json!({"id": format!("{}@127.0.0.1:{}", ldk.node_id, ldk.port)}),
@@ -156,7 +135,7 @@ fn ldk_node_opens_to_fulgurd_and_closes() {
     ldk.fund(&b, 1).unwrap();
     // ldk-node needs 25,000 sat on chain for an anchor channel; fulgurd needs nothing to
     // accept one.
-    synced(&node, &b);
+    node.wait_synced(&b).unwrap();
     let user_channel_id = ldk
         .open_channel(
             &id,

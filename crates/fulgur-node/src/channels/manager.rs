@@ -533,6 +533,20 @@ impl Manager {
 
     /// Carries out a channel's actions in order; nothing after a failed `Persist` happens.
     pub(super) async fn apply(&mut self, id: [u8; 32], actions: Vec<Action>) {
+        // `close` callers are answered after every action ran (the broadcast included).
+        let mut answers: Vec<(CloseWaiter, Value)> = Vec::new();
+        self.apply_actions(id, actions, &mut answers).await;
+        for (w, v) in answers {
+            let _ = w.reply.send(Ok(v));
+        }
+    }
+
+    async fn apply_actions(
+        &mut self,
+        id: [u8; 32],
+        actions: Vec<Action>,
+        answers: &mut Vec<(CloseWaiter, Value)>,
+    ) {
         for a in actions {
             let peer = match self.channels.get(&id) {
                 Some(e) => e.ch.setup().peer_id,
@@ -557,7 +571,7 @@ impl Manager {
                                 .get(&id)
                                 .and_then(|e| e.ch.signed_local_commitment().ok());
                             for w in ws {
-                                let _ = w.reply.send(Ok(close_result("unilateral", tx.as_ref())));
+                                answers.push((w, close_result("unilateral", tx.as_ref())));
                             }
                         }
                     }
@@ -565,7 +579,7 @@ impl Manager {
                 Action::MutualCloseAgreed { tx } => {
                     if let Some(ws) = self.close_waiters.remove(&id) {
                         for w in ws {
-                            let _ = w.reply.send(Ok(close_result("mutual", Some(&tx))));
+                            answers.push((w, close_result("mutual", Some(&tx))));
                         }
                     }
                 }
