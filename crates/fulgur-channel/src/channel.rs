@@ -129,6 +129,19 @@ pub struct ChannelSetup {
     /// Whether `option_shutdown_anysegwit` was negotiated.
     #[serde(default)]
     pub anysegwit: bool,
+    /// Our funding key, to check on restore that the keys derived again are the same.
+    #[serde(default)]
+    pub local_funding_pubkey: Option<PublicKey>,
+}
+
+impl ChannelSetup {
+    /// The dust limit of `holder`'s commitment (the one that side announced).
+    pub fn dust_limit_sat(&self, holder: Side) -> u64 {
+        match holder {
+            Side::Local => self.local.dust_limit_sat,
+            Side::Remote => self.remote.dust_limit_sat,
+        }
+    }
 }
 
 /// Our latest commitment: the peer's signatures of it.
@@ -301,6 +314,14 @@ pub(crate) struct Out {
 }
 
 impl Out {
+    /// A step that changed stored state.
+    pub fn persisting() -> Out {
+        Out {
+            persist: true,
+            actions: Vec::new(),
+        }
+    }
+
     pub fn send(&mut self, m: impl Into<Message>) {
         self.actions.push(Action::Send(m.into()));
     }
@@ -365,13 +386,14 @@ impl Channel {
                 "channel id does not match funding".into(),
             ));
         }
-        let mut ch = Channel::new(d, signer, cfg);
-        // The funding key is part of the channel id's commitment: check we derived the same.
-        let script = ch.funding_script();
-        let ours = ch.signer.keys().funding_pubkey.serialize();
-        if !script.as_bytes().windows(33).any(|w| w == ours) {
+        // Keys derived from another hsm_secret or dbid would sign for nothing.
+        if d.setup
+            .local_funding_pubkey
+            .is_some_and(|k| k != signer.keys().funding_pubkey)
+        {
             return Err(RestoreError::WrongKeys("funding key".into()));
         }
+        let mut ch = Channel::new(d, signer, cfg);
         ch.disconnected();
         Ok(ch)
     }
@@ -521,10 +543,7 @@ impl Channel {
                 Side::Local => s.remote.to_self_delay,
                 Side::Remote => s.local.to_self_delay,
             },
-            dust_limit_sat: match holder {
-                Side::Local => s.local.dust_limit_sat,
-                Side::Remote => s.remote.dust_limit_sat,
-            },
+            dust_limit_sat: s.dust_limit_sat(holder),
             feerate_per_kw: view.feerate_per_kw,
             channel_type: s.channel_type,
             holder_is_opener: s.opener == holder,

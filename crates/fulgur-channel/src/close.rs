@@ -127,6 +127,13 @@ impl Channel {
                 ));
             }
         }
+        if let Some((min, max)) = feerange {
+            if min > max {
+                return Err(RequestError::Invalid(format!(
+                    "feerange: the lowest feerate {min} is above the highest {max}"
+                )));
+            }
+        }
         let upfront = self.d.setup.local_upfront_shutdown.clone();
         let script = match (script, upfront) {
             (Some(s), Some(u)) if s != u => {
@@ -154,10 +161,7 @@ impl Channel {
         self.d.closing.local_script = Some(script);
         self.d.closing.step = step;
         self.d.closing.feerange = feerange;
-        let mut out = Out {
-            persist: true,
-            actions: Vec::new(),
-        };
+        let mut out = Out::persisting();
         self.send_shutdown(&mut out)
             .map_err(|e| RequestError::Invalid(e.message))?;
         Ok(out.finish())
@@ -251,10 +255,7 @@ impl Channel {
                 ));
             }
         }
-        let mut out = Out {
-            persist: true,
-            actions: Vec::new(),
-        };
+        let mut out = Out::persisting();
         self.d.closing.remote_script = Some(m.scriptpubkey.clone());
         if self.d.closing.local_script.is_none() {
             self.d.closing.local_script = Some(

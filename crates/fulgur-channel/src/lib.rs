@@ -33,7 +33,7 @@ pub use config::{
 pub use error::{ChannelError, Consequence, RequestError};
 pub use fulgur_bolt3::ChannelType;
 pub use normal::BADONION;
-pub use open::{InboundOpen, OpenContext, OpenRequest, OutboundOpen};
+pub use open::{InboundOpen, OpenContext, OpenRequest, OutboundOpen, MAX_FUNDING_SAT};
 pub use signer::{ChannelSigner, PartyKeys};
 pub use state::{ChannelState, HtlcState, Phase, Side};
 pub use updates::{FeeUpdate, Htlc, HtlcKey, Removal, Updates, View, ViewKind};

@@ -27,24 +27,23 @@ pub const BADONION: u16 = 0x8000;
 impl Channel {
     fn opener_cost_msat(&self, view: &View<'_>, holder: Side, feerate: u32) -> u64 {
         let s = &self.d.setup;
-        let dust = match holder {
-            Side::Local => s.local.dust_limit_sat,
-            Side::Remote => s.remote.dust_limit_sat,
-        };
-        let c = commitment_cost_at(view, holder, dust, s.channel_type, feerate);
+        let c = commitment_cost_at(
+            view,
+            holder,
+            s.dust_limit_sat(holder),
+            s.channel_type,
+            feerate,
+        );
         (c.fee_sat + c.anchors_sat) * 1000
     }
 
     /// The trimmed HTLC value of `holder`'s commitment (pending view) at `feerate`.
     fn dust_exposure_on(&self, holder: Side, feerate: Option<u32>) -> u64 {
         let s = &self.d.setup;
-        let dust = match holder {
-            Side::Local => s.local.dust_limit_sat,
-            Side::Remote => s.remote.dust_limit_sat,
-        };
         let v = self.d.updates.view(holder, ViewKind::Pending);
         let rate = feerate.unwrap_or(v.feerate_per_kw);
-        commitment_cost_at(&v, holder, dust, s.channel_type, rate).trimmed_htlc_msat
+        commitment_cost_at(&v, holder, s.dust_limit_sat(holder), s.channel_type, rate)
+            .trimmed_htlc_msat
     }
 
     /// The trimmed HTLC value of both commitments (pending view) at `feerate`.
@@ -168,10 +167,7 @@ impl Channel {
             return Err(RequestError::HtlcRefused(why));
         }
         self.d.updates.next_offered_id += 1;
-        let mut out = Out {
-            persist: true,
-            actions: Vec::new(),
-        };
+        let mut out = Out::persisting();
         self.maybe_commit(&mut out)
             .map_err(|e| RequestError::Invalid(e.message))?;
         Ok((id, out.finish()))
@@ -200,21 +196,17 @@ impl Channel {
         if !self.d.state.is_active() {
             return Err(RequestError::WrongState(self.d.state.as_str()));
         }
+        let h = self.incoming_for_removal(id)?;
         if let Removal::Fulfilled { preimage } = &removal {
-            let h = self.incoming_for_removal(id)?;
             if sha256::Hash::hash(preimage).to_byte_array() != h.payment_hash {
                 return Err(RequestError::Invalid(format!(
                     "preimage does not match HTLC {id}"
                 )));
             }
         }
-        let h = self.incoming_for_removal(id)?;
         h.state = HtlcState::SentRemoveHtlc;
         h.removal = Some(removal);
-        let mut out = Out {
-            persist: true,
-            actions: Vec::new(),
-        };
+        let mut out = Out::persisting();
         self.maybe_commit(&mut out)
             .map_err(|e| RequestError::Invalid(e.message))?;
         Ok(out.finish())
@@ -302,10 +294,7 @@ impl Channel {
             self.d.updates.fee_updates = saved;
             return Err(RequestError::Invalid(why));
         }
-        let mut out = Out {
-            persist: true,
-            actions: Vec::new(),
-        };
+        let mut out = Out::persisting();
         self.maybe_commit(&mut out)
             .map_err(|e| RequestError::Invalid(e.message))?;
         Ok(out.finish())
@@ -536,10 +525,7 @@ impl Channel {
         self.d.local_commit.remote_sig = m.signature.0.to_vec();
         self.d.local_commit.remote_htlc_sigs =
             m.htlc_signatures.iter().map(|s| s.0.to_vec()).collect();
-        let mut out = Out {
-            persist: true,
-            actions: Vec::new(),
-        };
+        let mut out = Out::persisting();
         out.send(self.revoke_message());
         self.d.last_revoke_seq = self.next_seq();
         self.d.updates.transition(HtlcState::on_send_revoke);
@@ -589,10 +575,7 @@ impl Channel {
         self.d.remote_commit.prev_point = None;
         self.d.remote_commit.next_point = Some(m.next_per_commitment_point);
         self.d.last_sent_batch = None;
-        let mut out = Out {
-            persist: true,
-            actions: Vec::new(),
-        };
+        let mut out = Out::persisting();
         let newly_committed: Vec<HtlcKey> = self
             .d
             .updates
@@ -625,17 +608,12 @@ impl Channel {
 
     fn is_trimmed_anywhere(&self, h: &Htlc) -> bool {
         let s = &self.d.setup;
-        [
-            (Side::Local, s.local.dust_limit_sat),
-            (Side::Remote, s.remote.dust_limit_sat),
-        ]
-        .into_iter()
-        .any(|(side, dust)| {
+        [Side::Local, Side::Remote].into_iter().any(|side| {
             let v = self.d.updates.view(side, ViewKind::Current);
             fulgur_bolt3::is_htlc_trimmed(
                 h.state.is_offered_by_us() == (side == Side::Local),
                 h.amount_msat,
-                dust,
+                s.dust_limit_sat(side),
                 v.feerate_per_kw,
                 s.channel_type,
             )
@@ -668,12 +646,15 @@ impl Channel {
     }
 
     fn commit_queued(&mut self, out: &mut Out) -> Result<(), ChannelError> {
+        // The peer's next point is known only once it revoked its previous commitment.
+        let Some(point) = self.d.remote_commit.next_point else {
+            return Ok(());
+        };
         if !self.live
             || !matches!(
                 self.d.state,
                 ChannelState::ChanneldNormal | ChannelState::ChanneldShuttingDown
             )
-            || self.d.remote_commit.next_point.is_none()
             || !self.d.updates.has_changes_for(Side::Remote)
         {
             return Ok(());
@@ -758,9 +739,6 @@ impl Channel {
         }
         self.d.updates.transition(HtlcState::on_send_commit);
         let number = self.d.remote_commit.number + 1;
-        let Some(point) = self.d.remote_commit.next_point else {
-            return Ok(());
-        };
         let built = {
             let view = self.d.updates.view(Side::Remote, ViewKind::Current);
             self.build(Side::Remote, number, &point, &view)?
@@ -882,9 +860,7 @@ impl Channel {
                 out.persist = true;
             }
         }
-        if depth != self.d.funding_depth {
-            self.d.funding_depth = depth;
-        }
+        self.d.funding_depth = depth;
         if short_channel_id.is_some() && self.d.short_channel_id != short_channel_id {
             self.d.short_channel_id = short_channel_id;
             out.persist = true;

@@ -125,6 +125,11 @@ fn check_initial_balances(
     opener_reserve_sat: u64,
     accepter_reserve_sat: u64,
 ) -> Result<(), ChannelError> {
+    if funding_sat > MAX_FUNDING_SAT {
+        return Err(ChannelError::fail(format!(
+            "funding_satoshis {funding_sat} is more than all bitcoin"
+        )));
+    }
     let opener_msat = funding_sat.saturating_mul(1000).saturating_sub(push_msat);
     let anchors = if channel_type.has_anchors() {
         2 * fees::ANCHOR_OUTPUT_VALUE_SAT
@@ -145,6 +150,10 @@ fn check_initial_balances(
     }
     Ok(())
 }
+
+/// The most a channel can hold: every bitcoin there will ever be (21 million BTC). Bounds
+/// the msat arithmetic on a peer's `funding_satoshis`.
+pub const MAX_FUNDING_SAT: u64 = 21_000_000 * 100_000_000;
 
 /// The parts of a channel both open flows finish with.
 struct Finished {
@@ -202,6 +211,7 @@ impl Finished {
                 local_upfront_shutdown: self.local_upfront,
                 remote_upfront_shutdown: self.remote_upfront,
                 anysegwit: self.anysegwit,
+                local_funding_pubkey: Some(signer.keys().funding_pubkey),
             },
             state: ChannelState::ChanneldAwaitingLockin,
             updates: Updates::new(ours, theirs, self.feerate_per_kw),
@@ -469,10 +479,7 @@ impl OutboundOpen {
             self.ctx.cfg.clone(),
             Some(&m.signature),
         )?;
-        let out = Out {
-            persist: true,
-            actions: Vec::new(),
-        };
+        let out = Out::persisting();
         Ok((ch, out.finish()))
     }
 }
@@ -654,10 +661,7 @@ impl InboundOpen {
         let signer = ChannelSigner::new(self.ctx.secrets.clone());
         let (ch, our_sig) =
             finished.into_channel(signer, self.ctx.cfg.clone(), Some(&m.signature))?;
-        let mut out = Out {
-            persist: true,
-            actions: Vec::new(),
-        };
+        let mut out = Out::persisting();
         out.send(FundingSigned {
             unknown_tlvs: Vec::new(),
             channel_id: ch.channel_id(),

@@ -333,7 +333,7 @@ impl Updates {
         v.htlcs
             .iter()
             .filter(|h| h.state.is_offered_by_us() == by_us)
-            .fold((0, 0), |(n, t), h| (n + 1, t + h.amount_msat))
+            .fold((0, 0), |(n, t), h| (n + 1, t.saturating_add(h.amount_msat)))
     }
 }
 

@@ -1468,3 +1468,38 @@ fn local_add_htlc_with_bad_arguments_or_while_disconnected_changes_nothing() {
     assert!(matches!(e, RequestError::WrongState(_)), "{e:?}");
     assert!(p.a.outbox.is_empty());
 }
+
+#[test]
+fn open_channel_with_more_than_all_bitcoin_fails() {
+    // The msat arithmetic on such an amount would overflow.
+    let why = open_refused(&OpenChannel {
+        funding_satoshis: u64::MAX,
+        ..open_msg()
+    });
+    assert!(why.contains("more than all bitcoin"), "{why}");
+}
+
+#[test]
+fn restoring_a_record_with_another_channels_keys_is_refused() {
+    let p = normal();
+    let record = p.a.ch().record();
+    let other = fulgur_keys::ChannelSecrets::from_seed(&[0x55; 32]).unwrap();
+    let r = fulgur_channel::Channel::restore(
+        &record,
+        fulgur_channel::ChannelSigner::new(other),
+        p.a.cfg.clone(),
+    );
+    assert!(
+        matches!(r, Err(fulgur_channel::RestoreError::WrongKeys(_))),
+        "{r:?}"
+    );
+}
+
+#[test]
+fn shutdown_with_an_inverted_feerange_is_refused() {
+    let mut p = normal();
+    let e = request_refused(&mut p.a, "shutdown", |c| {
+        c.shutdown(None, fulgur_channel::FeeStep::default(), Some((5000, 1000)))
+    });
+    assert!(matches!(e, RequestError::Invalid(_)), "{e:?}");
+}

@@ -191,9 +191,9 @@ fn close_waits_for_htlcs_to_clear() {
 }
 
 #[test]
-fn fee_negotiation_without_fee_range_converges() {
-    // Bob (accepter) wants a much higher fee floor than Alice's ceiling allows at first;
-    // with fee_range they settle in the overlap.
+fn fee_ranges_that_overlap_settle_in_the_overlap() {
+    // Bob (accepter) wants a higher fee floor than Alice's first proposal; with fee_range
+    // they settle in the overlap.
     let mut p = Pair::normal(OpenSpec::default());
     p.a.chm().set_close_feerates(fulgur_channel::CloseFeerates {
         desired: 1000,
@@ -216,6 +216,8 @@ fn fee_negotiation_without_fee_range_converges() {
     let out: u64 = tx.output.iter().map(|o| o.value.to_sat()).sum();
     let fee = 1_000_000 - out;
     assert!(fee > 0);
+    // At least Bob's floor (1500 sat/kw, with a little slack for the weight estimate).
+    assert!(fee * 1000 >= 1400 * tx.weight().to_wu(), "fee {fee}");
 }
 
 #[test]
