@@ -228,3 +228,54 @@ fn channels_survive_kill_and_restart() {
     wait_state(&n1, "ONCHAIN");
     wait_state(&n2, "ONCHAIN");
 }
+
+/// `fundchannel_start`, a funding transaction built with `txprepare`, `fundchannel_complete`,
+/// then `txsend`: the flow of users who build the funding themselves.
+#[test]
+fn fundchannel_start_and_complete_with_a_prepared_transaction() {
+    let b = Bitcoind::start().unwrap();
+    let n1 = start(&b);
+    let n2 = start(&b);
+    n1.fund_coinbase(&b).unwrap();
+    n2.wait_synced(&b).unwrap();
+    let id2 = id(&n2);
+    ok(
+        &n1,
+        "connect",
+        json!({"id": id2, "host": "127.0.0.1", "port": port(&n2)}),
+    );
+    let started = ok(
+        &n1,
+        "fundchannel_start",
+        json!({"id": id2, "amount": 250_000, "announce": false}),
+    );
+    let address = started["funding_address"].as_str().unwrap().to_string();
+    // A transaction paying the wrong amount is refused and the open stays in progress.
+    let wrong = ok(
+        &n1,
+        "txprepare",
+        json!({"outputs": [{address.clone(): 249_999}]}),
+    );
+    let e = n1
+        .call(
+            "fundchannel_complete",
+            json!({"id": id2, "psbt": wrong["psbt"]}),
+        )
+        .unwrap();
+    assert_eq!(e.error().unwrap().0, 309, "{e:?}");
+    ok(&n1, "txdiscard", json!({"txid": wrong["txid"]}));
+    let prepared = ok(&n1, "txprepare", json!({"outputs": [{address: 250_000}]}));
+    let done = ok(
+        &n1,
+        "fundchannel_complete",
+        json!({"id": id2, "psbt": prepared["psbt"]}),
+    );
+    assert_eq!(done["commitments_secured"], true);
+    wait_state(&n1, "CHANNELD_AWAITING_LOCKIN");
+    let sent = ok(&n1, "txsend", json!({"txid": prepared["txid"]}));
+    b.generate(1).unwrap();
+    let a = wait_state(&n1, "CHANNELD_NORMAL");
+    wait_state(&n2, "CHANNELD_NORMAL");
+    assert_eq!(a["channel_id"], done["channel_id"]);
+    assert_eq!(a["funding_txid"], sent["txid"]);
+}

@@ -1,6 +1,6 @@
 //! `listpeerchannels` entries, field by field as Core Lightning v26.06 prints them.
 
-use fulgur_channel::{ChannelType, HtlcState, Side};
+use fulgur_channel::{ChannelType, Side};
 use secp256k1::PublicKey;
 use serde_json::{json, Map, Value};
 
@@ -111,11 +111,6 @@ pub(super) fn channel_json(m: &Manager, e: &Entry) -> Value {
         }),
     );
     let (to_us, to_them) = ch.balances_msat();
-    let in_flight_out: u64 = ch
-        .htlcs()
-        .filter(|h| h.state.is_offered_by_us())
-        .map(|h| h.amount_msat)
-        .sum();
     let in_flight_in: u64 = ch
         .htlcs()
         .filter(|h| !h.state.is_offered_by_us())
@@ -193,7 +188,6 @@ pub(super) fn channel_json(m: &Manager, e: &Entry) -> Value {
     o.insert("out_offered_msat".into(), json!(0));
     o.insert("out_payments_fulfilled".into(), json!(0));
     o.insert("out_fulfilled_msat".into(), json!(0));
-    let _ = in_flight_out;
     let htlcs: Vec<Value> = ch
         .htlcs()
         .map(|h| {
@@ -208,7 +202,6 @@ pub(super) fn channel_json(m: &Manager, e: &Entry) -> Value {
         })
         .collect();
     o.insert("htlcs".into(), Value::Array(htlcs));
-    let _ = HtlcState::SentAddHtlc;
     Value::Object(o)
 }
 

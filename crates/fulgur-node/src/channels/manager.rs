@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bitcoin::{OutPoint, Transaction};
+use bitcoin::Transaction;
 use fulgur_channel::{
     Action, Channel, ChannelError, ChannelSigner, ChannelState, CloseFeerates, Consequence,
     FeeStep, InboundOpen, LocalConfig, OutboundOpen,
@@ -42,8 +42,6 @@ pub struct FundStart {
     pub close_to: Option<Vec<u8>>,
     /// Commitment fee rate.
     pub feerate_per_kw: u32,
-    /// Our wallet script for the mutual close.
-    pub default_close: Vec<u8>,
     /// The channel type asked for (None: the best both support).
     pub channel_type: Option<fulgur_channel::ChannelType>,
 }
@@ -80,7 +78,7 @@ type Reply<T> = oneshot::Sender<Result<T, RpcError>>;
 #[allow(missing_docs, reason = "internal plumbing")]
 pub enum Request {
     Start(FundStart, Reply<StartedOpen>),
-    Complete(PublicKey, OutPoint, Option<Transaction>, Reply<ChannelId>),
+    Complete(PublicKey, Transaction, bool, Reply<(ChannelId, u32)>),
     Cancel(PublicKey, Reply<()>),
     Close(CloseRequest, Reply<Value>),
     List(Option<PublicKey>, oneshot::Sender<Vec<Value>>),
@@ -108,15 +106,17 @@ impl ChannelsHandle {
         self.ask(|r| Request::Start(req, r)).await
     }
 
-    /// Gives the funding outpoint; waits for `funding_signed`. With `broadcast`, the
-    /// manager broadcasts that transaction once the channel is stored.
+    /// Gives the funding transaction (signed or not): it must have exactly one output paying
+    /// the open's script and amount. Waits for `funding_signed`; returns the channel id and
+    /// the funding output's index. With `broadcast`, the manager broadcasts the transaction
+    /// once the channel is stored.
     pub async fn complete(
         &self,
         peer: PublicKey,
-        outpoint: OutPoint,
-        broadcast: Option<Transaction>,
-    ) -> Result<ChannelId, RpcError> {
-        self.ask(|r| Request::Complete(peer, outpoint, broadcast, r))
+        tx: Transaction,
+        broadcast: bool,
+    ) -> Result<(ChannelId, u32), RpcError> {
+        self.ask(|r| Request::Complete(peer, tx, broadcast, r))
             .await
     }
 
@@ -157,7 +157,9 @@ pub(super) struct CloseWaiter {
 pub(super) struct PendingOut {
     pub open: OutboundOpen,
     pub start_reply: Option<Reply<StartedOpen>>,
-    pub complete_reply: Option<Reply<ChannelId>>,
+    /// The script the funding output must pay, once the peer accepted.
+    pub script_pubkey: Option<bitcoin::ScriptBuf>,
+    pub complete_reply: Option<Reply<(ChannelId, u32)>>,
     pub broadcast: Option<Transaction>,
 }
 
@@ -292,7 +294,7 @@ impl Manager {
         self.ctx.blockheight()
     }
 
-    fn feerate_bounds(&self) -> (u32, u32) {
+    pub(super) fn feerate_bounds(&self) -> (u32, u32) {
         let fees = self.ctx.fees.read().unwrap_or_else(|e| e.into_inner());
         (fees.min_acceptable().perkw(), fees.max_acceptable().perkw())
     }
@@ -318,8 +320,8 @@ impl Manager {
     async fn request(&mut self, r: Request) {
         match r {
             Request::Start(req, reply) => self.start_open(req, reply).await,
-            Request::Complete(peer, outpoint, tx, reply) => {
-                self.complete_open(peer, outpoint, tx, reply).await
+            Request::Complete(peer, tx, broadcast, reply) => {
+                self.complete_open(peer, tx, broadcast, reply).await
             }
             Request::Cancel(peer, reply) => {
                 let r = match self.outbound.remove(&peer) {
@@ -449,6 +451,7 @@ impl Manager {
             Message::FundingSigned(m) => return self.on_funding_signed(peer, m).await,
             _ => {}
         }
+        let (lo, hi) = self.feerate_bounds();
         let Some(channel_id) = message_channel_id(&msg) else {
             tracing::debug!(target: "channeld", "ignoring {} from {peer}", msg.name());
             return;
@@ -468,10 +471,6 @@ impl Manager {
             )
             .await;
             return;
-        };
-        let (lo, hi) = {
-            let fees = self.ctx.fees.read().unwrap_or_else(|e| e.into_inner());
-            (fees.min_acceptable().perkw(), fees.max_acceptable().perkw())
         };
         e.ch.set_feerate_bounds(lo, hi);
         match e.ch.handle_message(&msg) {
@@ -633,7 +632,6 @@ impl Manager {
                     if let Some(e) = self.channels.get_mut(&id) {
                         e.conf_height = Some(height);
                         e.funding_tx = Some(tx.clone());
-                        let _ = txindex;
                     }
                     self.update_depth(id, Some(txindex)).await;
                 }

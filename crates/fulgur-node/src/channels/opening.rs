@@ -24,6 +24,8 @@ type Reply<T> = oneshot::Sender<Result<T, RpcError>>;
 
 /// CLN's `FUNDING_PEER_NOT_CONNECTED`.
 const PEER_NOT_CONNECTED: i64 = 305;
+/// CLN's `FUNDING_PSBT_INVALID`.
+const FUNDING_PSBT_INVALID: i64 = 309;
 
 fn random_id() -> [u8; 32] {
     let mut b = [0u8; 32];
@@ -76,6 +78,7 @@ impl Manager {
             let _ = reply.send(Err(RpcError::new(-1, "Already funding channel")));
             return;
         }
+        let default_close = self.close_script().await;
         let dbid = self.allocate_dbid();
         let ctx = match self.open_context(peer, dbid) {
             Ok(c) => c,
@@ -96,7 +99,7 @@ impl Manager {
                 announce: req.announce,
                 channel_type,
                 upfront_shutdown_script: req.close_to.clone(),
-                default_shutdown_script: req.default_close.clone(),
+                default_shutdown_script: default_close,
             },
             random_id(),
         );
@@ -108,6 +111,7 @@ impl Manager {
                     PendingOut {
                         open,
                         start_reply: Some(reply),
+                        script_pubkey: None,
                         complete_reply: None,
                         broadcast: None,
                     },
@@ -134,6 +138,7 @@ impl Manager {
         };
         match p.open.on_accept_channel(m) {
             Ok(script_pubkey) => {
+                p.script_pubkey = Some(script_pubkey.clone());
                 let started = StartedOpen {
                     script_pubkey,
                     channel_type: p.open.request().channel_type,
@@ -154,25 +159,45 @@ impl Manager {
     pub(super) async fn complete_open(
         &mut self,
         peer: PublicKey,
-        outpoint: OutPoint,
-        broadcast: Option<Transaction>,
-        reply: Reply<ChannelId>,
+        tx: Transaction,
+        broadcast: bool,
+        reply: Reply<(ChannelId, u32)>,
     ) {
         let Some(p) = self.outbound.get_mut(&peer) else {
             let _ = reply.send(Err(RpcError::new(-1, "No channel funding in progress.")));
             return;
         };
-        if p.open.minimum_depth().is_none() {
+        let Some(script) = p.script_pubkey.as_ref() else {
             let _ = reply.send(Err(RpcError::new(
                 -1,
                 "Peer has not accepted the channel yet",
             )));
             return;
-        }
+        };
+        let amount = p.open.request().funding_sat;
+        let mut paying = tx
+            .output
+            .iter()
+            .enumerate()
+            .filter(|(_, o)| o.script_pubkey == *script && o.value.to_sat() == amount);
+        let vout = match (paying.next(), paying.next()) {
+            (Some((i, _)), None) => u32::try_from(i).unwrap_or(u32::MAX),
+            _ => {
+                let _ = reply.send(Err(RpcError::new(
+                    FUNDING_PSBT_INVALID,
+                    "Funding PSBT does not have a unique, correct output to fund the channel",
+                )));
+                return;
+            }
+        };
+        let outpoint = OutPoint {
+            txid: tx.compute_txid(),
+            vout,
+        };
         match p.open.funding_created(outpoint) {
             Ok(msg) => {
                 p.complete_reply = Some(reply);
-                p.broadcast = broadcast;
+                p.broadcast = broadcast.then_some(tx);
                 self.send_to(&peer, msg.into()).await;
             }
             Err(e) => {
@@ -197,6 +222,7 @@ impl Manager {
         match p.open.on_funding_signed(m) {
             Ok((ch, acts)) => {
                 let tx = p.broadcast.take();
+                let vout = ch.setup().funding_outpoint.vout;
                 match self.adopt(ch, acts, tx.clone()).await {
                     Ok(id) => {
                         // Only now, with the channel stored, may the funding go out.
@@ -204,7 +230,7 @@ impl Manager {
                             self.broadcast(&tx, "funding").await;
                         }
                         if let Some(r) = p.complete_reply.take() {
-                            let _ = r.send(Ok(id));
+                            let _ = r.send(Ok((id, vout)));
                         }
                     }
                     Err(e) => fail_pending(p, &format!("cannot store the channel: {e}")),
@@ -233,10 +259,7 @@ impl Manager {
             Err(_) => return,
         };
         let script = self.close_script().await;
-        let bounds = {
-            let fees = self.ctx.fees.read().unwrap_or_else(|e| e.into_inner());
-            (fees.min_acceptable().perkw(), fees.max_acceptable().perkw())
-        };
+        let bounds = self.feerate_bounds();
         match InboundOpen::new(ctx, m, bounds, script, None) {
             Ok((open, accept)) => {
                 self.inbound.insert((peer, m.temporary_channel_id.0), open);

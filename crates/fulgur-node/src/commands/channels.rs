@@ -159,18 +159,9 @@ fn commitment_feerate(ctx: &NodeContext, channel_type: Option<ChannelType>) -> u
         .unwrap_or(if anchors { 3750 } else { 7500 })
 }
 
-async fn start_request(call: &Call<NodeContext>, amount_sat: u64) -> Result<FundStart, RpcError> {
+fn start_request(call: &Call<NodeContext>, amount_sat: u64) -> Result<FundStart, RpcError> {
     let ctx = &call.ctx;
     let channel_type = channel_type_param(call)?;
-    let default_close = ctx
-        .onchain
-        .new_address(vec![fulgur_types::AddrType::Bech32])
-        .await
-        .map_err(funding::internal)?
-        .1
-        .first()
-        .map(|(_, a)| a.script_pubkey().to_bytes())
-        .unwrap_or_default();
     Ok(FundStart {
         peer: peer(call)?,
         amount_sat,
@@ -178,7 +169,6 @@ async fn start_request(call: &Call<NodeContext>, amount_sat: u64) -> Result<Fund
         announce: call.params.bool("announce").unwrap_or(true),
         close_to: close_to_param(call)?,
         feerate_per_kw: commitment_feerate(ctx, channel_type),
-        default_close,
         channel_type,
     })
 }
@@ -213,7 +203,7 @@ fn check_push(call: &Call<NodeContext>, amount: u64) -> Result<(), RpcError> {
 async fn fundchannel_start(call: Call<NodeContext>) -> Result<Value, RpcError> {
     let amount = amount_sat(&call).unwrap_or(0);
     check_push(&call, amount)?;
-    let req = start_request(&call, amount).await?;
+    let req = start_request(&call, amount)?;
     let close_to = req.close_to.clone();
     let started = call.ctx.channels.start(req).await?;
     let address =
@@ -239,31 +229,10 @@ async fn fundchannel_complete(call: Call<NodeContext>) -> Result<Value, RpcError
         call.registry
             .param_error("psbt", "Expected a PSBT", &Value::String(text.into()))
     })?;
-    let tx = &received.psbt.unsigned_tx;
-    let peer = peer(&call)?;
-    // The funding output: the one paying the P2WSH our open expects. The manager checks the
-    // script and amount against its pending open.
-    let txid = tx.compute_txid();
-    let list = call.ctx.channels.list(Some(peer)).await;
-    let opening = list.iter().find(|c| c["state"] == "OPENINGD");
-    let total = opening.and_then(|c| c["total_msat"].as_u64()).unwrap_or(0) / 1000;
-    let candidates: Vec<u32> = tx
-        .output
-        .iter()
-        .enumerate()
-        .filter(|(_, o)| o.script_pubkey.is_p2wsh() && o.value.to_sat() == total)
-        .map(|(i, _)| i as u32)
-        .collect();
-    let [vout] = candidates.as_slice() else {
-        return Err(RpcError::new(
-            309,
-            "Funding PSBT does not have a unique, correct output to fund the channel",
-        ));
-    };
-    let id = call
+    let (id, _) = call
         .ctx
         .channels
-        .complete(peer, OutPoint { txid, vout: *vout }, None)
+        .complete(peer(&call)?, received.psbt.unsigned_tx, false)
         .await?;
     Ok(json!({"channel_id": hex::encode(id.0), "commitments_secured": true}))
 }
@@ -282,7 +251,7 @@ async fn fundchannel(call: Call<NodeContext>) -> Result<Value, RpcError> {
         ));
     };
     check_push(&call, amount)?;
-    let req = start_request(&call, amount).await?;
+    let req = start_request(&call, amount)?;
     let peer = req.peer;
     let close_to = req.close_to.clone();
     let feerate = funding::resolve_feerate(ctx, feerate_param(&call))?;
@@ -328,36 +297,17 @@ async fn fundchannel(call: Call<NodeContext>) -> Result<Value, RpcError> {
             return Err(e);
         }
     };
-    let Some(outnum) = tx
-        .output
-        .iter()
-        .position(|o| o.script_pubkey == started.script_pubkey)
-    else {
-        funding::release(ctx, inputs, u32::MAX).await;
-        let _ = ctx.channels.cancel(peer).await;
-        return Err(RpcError::new(
-            -1,
-            "funding output missing from the funding transaction",
-        ));
-    };
-    let txid = tx.compute_txid();
     // The inputs stay reserved; the manager broadcasts the transaction only once the
     // channel is stored, and the wallet sees the spend and the change when it is mined.
-    let outpoint = OutPoint {
-        txid,
-        vout: outnum as u32,
-    };
-    let id = match ctx
-        .channels
-        .complete(peer, outpoint, Some(tx.clone()))
-        .await
-    {
-        Ok(id) => id,
+    let (id, outnum) = match ctx.channels.complete(peer, tx.clone(), true).await {
+        Ok(done) => done,
         Err(e) => {
             funding::release(ctx, inputs, u32::MAX).await;
+            let _ = ctx.channels.cancel(peer).await;
             return Err(e);
         }
     };
+    let txid = tx.compute_txid();
     let mut out = json!({
         "tx": tx_hex(&tx),
         "txid": txid.to_string(),
