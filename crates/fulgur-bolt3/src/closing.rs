@@ -6,33 +6,26 @@
 //! by BIP 69 (value, then scriptpubkey).
 
 use bitcoin::absolute::LockTime;
-use bitcoin::opcodes::all::OP_RETURN;
 use bitcoin::transaction::Version;
-use bitcoin::{Amount, OutPoint, Script, ScriptBuf, Sequence, Transaction, TxIn, TxOut, Witness};
+use bitcoin::{
+    Amount, OutPoint, Script, ScriptBuf, Sequence, Transaction, TxIn, TxOut, VarInt, Witness,
+};
 
 /// Sequence of the legacy closing transaction's input.
 const LEGACY_CLOSING_SEQUENCE: u32 = 0xFFFF_FFFF;
 /// Sequence of the `option_simple_close` closing transaction's input (signals RBF).
 const SIMPLE_CLOSING_SEQUENCE: u32 = 0xFFFF_FFFD;
 
-/// Sorts outputs by value, then scriptpubkey bytes (BIP 69).
-fn sort_bip69(outputs: &mut [TxOut]) {
-    outputs.sort_by(|a, b| {
-        a.value
-            .cmp(&b.value)
-            .then_with(|| a.script_pubkey.as_bytes().cmp(b.script_pubkey.as_bytes()))
-    });
-}
-
 /// A version-2 transaction spending the funding output with the given sequence, locktime and
-/// outputs (sorted here).
+/// outputs (sorted here, by BIP 69).
 fn closing_tx(
     funding_outpoint: OutPoint,
     sequence: u32,
     lock_time: u32,
     mut outputs: Vec<TxOut>,
 ) -> Transaction {
-    sort_bip69(&mut outputs);
+    // `TxOut`'s order is BIP 69's: value, then scriptpubkey bytes.
+    outputs.sort();
     Transaction {
         version: Version::TWO,
         lock_time: LockTime::from_consensus(lock_time),
@@ -89,31 +82,18 @@ pub fn build_simple_closing_tx(
     let outputs = [closer, closee]
         .into_iter()
         .flatten()
-        .map(|(script, amount)| {
-            let is_op_return = script.as_bytes().first() == Some(&OP_RETURN.to_u8());
-            TxOut {
-                value: Amount::from_sat(if is_op_return { 0 } else { amount }),
-                script_pubkey: script.to_owned(),
-            }
+        .map(|(script, amount)| TxOut {
+            value: Amount::from_sat(if script.is_op_return() { 0 } else { amount }),
+            script_pubkey: script.to_owned(),
         })
         .collect();
     closing_tx(funding_outpoint, SIMPLE_CLOSING_SEQUENCE, locktime, outputs)
 }
 
-/// Length of a compact-size integer.
-fn compact_size_len(n: usize) -> u64 {
-    match n {
-        0..=0xfc => 1,
-        0xfd..=0xffff => 3,
-        0x1_0000..=0xffff_ffff => 5,
-        _ => 9,
-    }
-}
-
-/// Non-witness size of an output paying `script`.
+/// Non-witness size of an output paying `script`: value, script length and script.
 fn output_size(script: &Script) -> u64 {
     let len = script.len();
-    8 + compact_size_len(len) + u64::try_from(len).unwrap_or(u64::MAX)
+    u64::try_from(8 + VarInt::from(len).size() + len).unwrap_or(u64::MAX)
 }
 
 /// Expected weight of a closing transaction with both outputs and its full witness, for fee

@@ -13,10 +13,10 @@ use bitcoin::transaction::Version;
 use bitcoin::{Amount, OutPoint, ScriptBuf, Sequence, Transaction, TxIn, TxOut, Witness};
 use secp256k1::PublicKey;
 
-use crate::fees::{commitment_fee_sat, is_htlc_trimmed, ANCHOR_OUTPUT_VALUE_SAT};
+use crate::fees::{anchors_sat, commitment_fee_sat, is_htlc_trimmed, ANCHOR_OUTPUT_VALUE_SAT};
 use crate::keys::{derive_pubkey, derive_revocation_pubkey};
 use crate::scripts::{
-    anchor_script, offered_htlc_script, p2wsh, received_htlc_script, to_local_script,
+    anchor_script, offered_htlc_script, received_htlc_script, to_local_script,
     to_remote_script_pubkey,
 };
 use crate::shachain::MAX_INDEX;
@@ -226,21 +226,19 @@ pub struct BuiltCommitment {
 }
 
 /// What an output of the commitment under construction is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum OutputKind {
+enum OutputKind<'a> {
     ToLocal,
     ToRemote,
     LocalAnchor,
     RemoteAnchor,
-    /// Index into the untrimmed HTLC list.
-    Htlc(usize),
+    /// An untrimmed HTLC and the witness script its output pays to.
+    Htlc(&'a CommitmentHtlc, ScriptBuf),
 }
 
 /// An output before sorting.
-struct PendingOutput {
-    kind: OutputKind,
-    value_sat: u64,
-    script_pubkey: ScriptBuf,
+struct PendingOutput<'a> {
+    kind: OutputKind<'a>,
+    txout: TxOut,
     /// For HTLCs: the final sort key; 0 for the others (never tied with an HTLC).
     cltv_expiry: u32,
 }
@@ -273,12 +271,10 @@ pub fn build_commitment(
         .funding_amount_sat
         .checked_mul(1000)
         .ok_or(Bolt3Error::AmountOverflow)?;
-    let total_msat = htlcs
-        .iter()
-        .try_fold(to_local_msat.checked_add(to_remote_msat), |acc, h| {
-            Some(acc.and_then(|a| a.checked_add(h.amount_msat)))
-        })
-        .flatten()
+    let total_msat = [to_local_msat, to_remote_msat]
+        .into_iter()
+        .chain(htlcs.iter().map(|h| h.amount_msat))
+        .try_fold(0u64, u64::checked_add)
         .ok_or(Bolt3Error::AmountOverflow)?;
     if total_msat != funding_msat {
         return Err(Bolt3Error::BalanceMismatch {
@@ -301,11 +297,7 @@ pub fn build_commitment(
         .collect();
 
     let base_fee_sat = commitment_fee_sat(params.feerate_per_kw, untrimmed.len(), channel_type);
-    let anchors_sat = if channel_type.has_anchors() {
-        2 * ANCHOR_OUTPUT_VALUE_SAT
-    } else {
-        0
-    };
+    let anchors_sat = anchors_sat(channel_type);
     let opener_owes = base_fee_sat.saturating_add(anchors_sat);
     let mut to_local_sat = to_local_msat / 1000;
     let mut to_remote_sat = to_remote_msat / 1000;
@@ -318,14 +310,25 @@ pub fn build_commitment(
     *opener_sat = opener_sat.saturating_sub(opener_owes);
 
     let mut outputs: Vec<PendingOutput> = Vec::with_capacity(untrimmed.len() + 4);
-    for (i, h) in untrimmed.iter().enumerate() {
-        let script = htlc_witness_script(keys, h, channel_type);
+    let mut push = |kind, value_sat, script_pubkey, cltv_expiry| {
         outputs.push(PendingOutput {
-            kind: OutputKind::Htlc(i),
-            value_sat: h.amount_msat / 1000,
-            script_pubkey: p2wsh(&script),
-            cltv_expiry: h.cltv_expiry,
+            kind,
+            txout: TxOut {
+                value: Amount::from_sat(value_sat),
+                script_pubkey,
+            },
+            cltv_expiry,
         });
+    };
+    for h in &untrimmed {
+        let witness_script = htlc_witness_script(keys, h, channel_type);
+        let script_pubkey = witness_script.to_p2wsh();
+        push(
+            OutputKind::Htlc(h, witness_script),
+            h.amount_msat / 1000,
+            script_pubkey,
+            h.cltv_expiry,
+        );
     }
     let has_to_local = to_local_sat >= params.dust_limit_sat;
     let has_to_remote = to_remote_sat >= params.dust_limit_sat;
@@ -335,52 +338,40 @@ pub fn build_commitment(
             params.to_self_delay,
             &keys.local_delayedpubkey,
         );
-        outputs.push(PendingOutput {
-            kind: OutputKind::ToLocal,
-            value_sat: to_local_sat,
-            script_pubkey: p2wsh(&script),
-            cltv_expiry: 0,
-        });
+        push(OutputKind::ToLocal, to_local_sat, script.to_p2wsh(), 0);
     }
     if has_to_remote {
-        outputs.push(PendingOutput {
-            kind: OutputKind::ToRemote,
-            value_sat: to_remote_sat,
-            script_pubkey: to_remote_script_pubkey(&keys.remote_payment_pubkey, channel_type),
-            cltv_expiry: 0,
-        });
+        let script_pubkey = to_remote_script_pubkey(&keys.remote_payment_pubkey, channel_type);
+        push(OutputKind::ToRemote, to_remote_sat, script_pubkey, 0);
     }
     if channel_type.has_anchors() {
         if has_to_local || !untrimmed.is_empty() {
-            outputs.push(PendingOutput {
-                kind: OutputKind::LocalAnchor,
-                value_sat: ANCHOR_OUTPUT_VALUE_SAT,
-                script_pubkey: p2wsh(&anchor_script(&keys.local_funding_pubkey)),
-                cltv_expiry: 0,
-            });
+            let script_pubkey = anchor_script(&keys.local_funding_pubkey).to_p2wsh();
+            push(
+                OutputKind::LocalAnchor,
+                ANCHOR_OUTPUT_VALUE_SAT,
+                script_pubkey,
+                0,
+            );
         }
         if has_to_remote || !untrimmed.is_empty() {
-            outputs.push(PendingOutput {
-                kind: OutputKind::RemoteAnchor,
-                value_sat: ANCHOR_OUTPUT_VALUE_SAT,
-                script_pubkey: p2wsh(&anchor_script(&keys.remote_funding_pubkey)),
-                cltv_expiry: 0,
-            });
+            let script_pubkey = anchor_script(&keys.remote_funding_pubkey).to_p2wsh();
+            push(
+                OutputKind::RemoteAnchor,
+                ANCHOR_OUTPUT_VALUE_SAT,
+                script_pubkey,
+                0,
+            );
         }
     }
 
-    // BIP 69 (value, then scriptpubkey bytes) and then cltv_expiry; the sort is stable so
-    // fully identical HTLC outputs keep the caller's order.
-    outputs.sort_by(|a, b| {
-        a.value_sat
-            .cmp(&b.value_sat)
-            .then_with(|| a.script_pubkey.as_bytes().cmp(b.script_pubkey.as_bytes()))
-            .then_with(|| a.cltv_expiry.cmp(&b.cltv_expiry))
-    });
+    // BIP 69 (value, then scriptpubkey bytes: `TxOut`'s own order) and then cltv_expiry; the
+    // sort is stable so fully identical HTLC outputs keep the caller's order.
+    outputs.sort_by(|a, b| (&a.txout, a.cltv_expiry).cmp(&(&b.txout, b.cltv_expiry)));
 
     let outputs_sat = outputs
         .iter()
-        .try_fold(0u64, |acc, o| acc.checked_add(o.value_sat))
+        .try_fold(0u64, |acc, o| acc.checked_add(o.txout.value.to_sat()))
         .ok_or(Bolt3Error::AmountOverflow)?;
     let fee_sat = params.funding_amount_sat.checked_sub(outputs_sat).ok_or(
         Bolt3Error::OutputsExceedFunding {
@@ -418,24 +409,18 @@ pub fn build_commitment(
             OutputKind::ToRemote => built.to_remote_output = Some(output_index),
             OutputKind::LocalAnchor => built.local_anchor_output = Some(output_index),
             OutputKind::RemoteAnchor => built.remote_anchor_output = Some(output_index),
-            OutputKind::Htlc(i) => {
-                let h = untrimmed[i];
-                built.htlc_outputs.push(HtlcOutput {
-                    htlc_id: h.htlc_id,
-                    offered: h.offered,
-                    output_index,
-                    amount_sat: out.value_sat,
-                    amount_msat: h.amount_msat,
-                    cltv_expiry: h.cltv_expiry,
-                    payment_hash: h.payment_hash,
-                    witness_script: htlc_witness_script(keys, h, channel_type),
-                });
-            }
+            OutputKind::Htlc(h, witness_script) => built.htlc_outputs.push(HtlcOutput {
+                htlc_id: h.htlc_id,
+                offered: h.offered,
+                output_index,
+                amount_sat: out.txout.value.to_sat(),
+                amount_msat: h.amount_msat,
+                cltv_expiry: h.cltv_expiry,
+                payment_hash: h.payment_hash,
+                witness_script,
+            }),
         }
-        built.tx.output.push(TxOut {
-            value: Amount::from_sat(out.value_sat),
-            script_pubkey: out.script_pubkey,
-        });
+        built.tx.output.push(out.txout);
     }
     Ok(built)
 }

@@ -9,6 +9,15 @@ use crate::ChannelType;
 
 /// Value of each anchor output (`option_anchors`), in satoshi.
 pub const ANCHOR_OUTPUT_VALUE_SAT: u64 = 330;
+
+/// What the opener pays for the two anchor outputs (0 without anchors).
+pub fn anchors_sat(channel_type: ChannelType) -> u64 {
+    if channel_type.has_anchors() {
+        2 * ANCHOR_OUTPUT_VALUE_SAT
+    } else {
+        0
+    }
+}
 /// Expected weight of a commitment transaction without HTLC outputs, without anchors.
 pub const COMMITMENT_BASE_WEIGHT: u64 = 724;
 /// Expected weight of a commitment transaction without HTLC outputs, with anchors.
@@ -54,24 +63,6 @@ pub fn commitment_fee_sat(
         feerate_per_kw,
         commitment_weight(num_untrimmed_htlcs, channel_type),
     )
-}
-
-/// Expected weight of an HTLC-timeout transaction.
-pub fn htlc_timeout_weight(channel_type: ChannelType) -> u64 {
-    if channel_type.has_anchors() {
-        ANCHORS_HTLC_TIMEOUT_WEIGHT
-    } else {
-        HTLC_TIMEOUT_WEIGHT
-    }
-}
-
-/// Expected weight of an HTLC-success transaction.
-pub fn htlc_success_weight(channel_type: ChannelType) -> u64 {
-    if channel_type.has_anchors() {
-        ANCHORS_HTLC_SUCCESS_WEIGHT
-    } else {
-        HTLC_SUCCESS_WEIGHT
-    }
 }
 
 /// Fee of an HTLC-timeout transaction: 0 with anchors (zero-fee HTLC transactions),

@@ -13,7 +13,7 @@ use secp256k1::PublicKey;
 
 use crate::commitment::{BuiltCommitment, CommitmentKeys, CommitmentParams, HtlcOutput};
 use crate::fees::{htlc_success_fee_sat, htlc_timeout_fee_sat};
-use crate::scripts::{p2wsh, to_local_script};
+use crate::scripts::to_local_script;
 use crate::ChannelType;
 
 /// Builds the unsigned HTLC-timeout (if `output.offered`) or HTLC-success transaction
@@ -39,7 +39,6 @@ pub fn build_htlc_tx(
         (htlc_success_fee_sat(feerate_per_kw, channel_type), 0)
     };
     let sequence = if channel_type.has_anchors() { 1 } else { 0 };
-    let script = to_local_script(revocation_pubkey, to_self_delay, local_delayedpubkey);
     Transaction {
         version: Version::TWO,
         lock_time: LockTime::from_consensus(lock_time),
@@ -55,7 +54,8 @@ pub fn build_htlc_tx(
         output: vec![TxOut {
             // An untrimmed HTLC always covers its second-stage fee.
             value: Amount::from_sat(output.amount_sat.saturating_sub(fee_sat)),
-            script_pubkey: p2wsh(&script),
+            script_pubkey: to_local_script(revocation_pubkey, to_self_delay, local_delayedpubkey)
+                .to_p2wsh(),
         }],
     }
 }

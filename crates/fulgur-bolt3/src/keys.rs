@@ -11,12 +11,13 @@
 //! side's `payment_basepoint`.
 //!
 //! Speed: every commitment needs four of these derivations on each side, so they dominate
-//! the cost of a commitment update. [`derive_pubkey`]'s `tweak * G` (a public scalar) uses a
-//! fixed-base table of multiples of `G` (see [`add_generator_multiple`]), and the
-//! `_with_point_secret` / `_with_basepoint_secret` variants of [`derive_revocation_pubkey`]
-//! replace one of its two general point multiplications by a constant-time multiplication
-//! of `G` when one of the two secrets is ours. All give the same results as the textbook
-//! formulas (tested against them).
+//! the cost of a commitment update. [`derive_pubkey`]'s `tweak * G` (a public scalar) and
+//! [`revealed_per_commitment_point`] (a secret already revealed) use a variable-time
+//! fixed-base table of multiples of `G`, built once on first use; the `_with_point_secret`
+//! / `_with_basepoint_secret` variants of [`derive_revocation_pubkey`] replace one of its
+//! two general point multiplications by a constant-time multiplication of `G` when one of
+//! the two secrets is ours. All give the same results as the textbook formulas (tested
+//! against them).
 
 use std::sync::OnceLock;
 
@@ -64,8 +65,9 @@ fn generator_table() -> Option<&'static [PublicKey]> {
 /// single [`PublicKey::combine_keys`] (one field inversion).
 ///
 /// Variable-time in `tweak` (the table entries read depend on it): only for PUBLIC tweaks,
-/// such as BOLT 3's `SHA256(per_commitment_point || basepoint)`.
-pub fn add_generator_multiple(point: &PublicKey, tweak: &Scalar) -> Result<PublicKey, Bolt3Error> {
+/// such as BOLT 3's `SHA256(per_commitment_point || basepoint)`. Private so that it cannot
+/// be handed a secret by mistake.
+fn add_generator_multiple(point: &PublicKey, tweak: &Scalar) -> Result<PublicKey, Bolt3Error> {
     let Some(table) = generator_table() else {
         return Ok(point.add_exp_tweak(SECP256K1, tweak)?);
     };
@@ -107,6 +109,19 @@ fn tweak(a: &PublicKey, b: &PublicKey) -> Result<Scalar, Bolt3Error> {
         .map_err(|_| Bolt3Error::KeyDerivation(secp256k1::Error::InvalidTweak))
 }
 
+/// `revocationpubkey`'s two tweaks: `h1 = SHA256(revocation_basepoint ||
+/// per_commitment_point)` for the revocation basepoint and `h2 = SHA256(per_commitment_point
+/// || revocation_basepoint)` for the per-commitment point.
+fn revocation_tweaks(
+    revocation_basepoint: &PublicKey,
+    per_commitment_point: &PublicKey,
+) -> Result<(Scalar, Scalar), Bolt3Error> {
+    Ok((
+        tweak(revocation_basepoint, per_commitment_point)?,
+        tweak(per_commitment_point, revocation_basepoint)?,
+    ))
+}
+
 /// `per_commitment_point = per_commitment_secret * G`.
 pub fn per_commitment_point(per_commitment_secret: &[u8; 32]) -> Result<PublicKey, Bolt3Error> {
     let secret =
@@ -116,8 +131,8 @@ pub fn per_commitment_point(per_commitment_secret: &[u8; 32]) -> Result<PublicKe
 
 /// [`per_commitment_point`] of a secret that is no longer secret: one the peer revealed in
 /// `revoke_and_ack` or `channel_reestablish`, to check it against the point it sent before.
-/// About twice as fast (fixed-base table, see [`add_generator_multiple`]) but
-/// variable-time in the secret: NEVER for a secret of ours that is still secret.
+/// About twice as fast (the fixed-base table of [`derive_pubkey`]) but variable-time in the
+/// secret: NEVER for a secret of ours that is still secret.
 pub fn revealed_per_commitment_point(
     per_commitment_secret: &[u8; 32],
 ) -> Result<PublicKey, Bolt3Error> {
@@ -168,8 +183,7 @@ pub fn derive_revocation_pubkey(
     revocation_basepoint: &PublicKey,
     per_commitment_point: &PublicKey,
 ) -> Result<PublicKey, Bolt3Error> {
-    let h1 = tweak(revocation_basepoint, per_commitment_point)?;
-    let h2 = tweak(per_commitment_point, revocation_basepoint)?;
+    let (h1, h2) = revocation_tweaks(revocation_basepoint, per_commitment_point)?;
     let a = revocation_basepoint.mul_tweak(SECP256K1, &h1)?;
     let b = per_commitment_point.mul_tweak(SECP256K1, &h2)?;
     Ok(a.combine(&b)?)
@@ -184,8 +198,7 @@ pub fn derive_revocation_pubkey_with_point_secret(
     per_commitment_secret: &SecretKey,
     per_commitment_point: &PublicKey,
 ) -> Result<PublicKey, Bolt3Error> {
-    let h1 = tweak(revocation_basepoint, per_commitment_point)?;
-    let h2 = tweak(per_commitment_point, revocation_basepoint)?;
+    let (h1, h2) = revocation_tweaks(revocation_basepoint, per_commitment_point)?;
     let a = revocation_basepoint.mul_tweak(SECP256K1, &h1)?;
     let b = PublicKey::from_secret_key(SECP256K1, &per_commitment_secret.mul_tweak(&h2)?);
     Ok(a.combine(&b)?)
@@ -200,8 +213,7 @@ pub fn derive_revocation_pubkey_with_basepoint_secret(
     revocation_basepoint: &PublicKey,
     per_commitment_point: &PublicKey,
 ) -> Result<PublicKey, Bolt3Error> {
-    let h1 = tweak(revocation_basepoint, per_commitment_point)?;
-    let h2 = tweak(per_commitment_point, revocation_basepoint)?;
+    let (h1, h2) = revocation_tweaks(revocation_basepoint, per_commitment_point)?;
     let a = PublicKey::from_secret_key(SECP256K1, &revocation_basepoint_secret.mul_tweak(&h1)?);
     let b = per_commitment_point.mul_tweak(SECP256K1, &h2)?;
     Ok(a.combine(&b)?)
@@ -214,8 +226,7 @@ pub fn derive_revocation_privkey(
 ) -> Result<SecretKey, Bolt3Error> {
     let revocation_basepoint = PublicKey::from_secret_key(SECP256K1, revocation_basepoint_secret);
     let per_commitment_point = PublicKey::from_secret_key(SECP256K1, per_commitment_secret);
-    let h1 = tweak(&revocation_basepoint, &per_commitment_point)?;
-    let h2 = tweak(&per_commitment_point, &revocation_basepoint)?;
+    let (h1, h2) = revocation_tweaks(&revocation_basepoint, &per_commitment_point)?;
     let a = revocation_basepoint_secret.mul_tweak(&h1)?;
     let b = per_commitment_secret.mul_tweak(&h2)?;
     Ok(a.add_tweak(&Scalar::from(b))?)
@@ -304,6 +315,25 @@ mod tests {
             add_generator_multiple(&p, &k_scalar).unwrap(),
             p.combine(&p).unwrap()
         );
+    }
+
+    #[test]
+    fn generator_table_partial_sum_at_infinity() {
+        // p = -5*G and tweak = 256 + 5: p and the lowest byte's 5*G cancel before 256*G is
+        // added; the sum is still 256*G.
+        let mut five = [0u8; 32];
+        five[31] = 5;
+        let p = PublicKey::from_secret_key(SECP256K1, &SecretKey::from_slice(&five).unwrap())
+            .negate(SECP256K1);
+        let mut t = five;
+        t[30] = 1;
+        let t = scalar(t);
+        let mut two_five_six = [0u8; 32];
+        two_five_six[30] = 1;
+        let expected =
+            PublicKey::from_secret_key(SECP256K1, &SecretKey::from_slice(&two_five_six).unwrap());
+        assert_eq!(p.add_exp_tweak(SECP256K1, &t).unwrap(), expected);
+        assert_eq!(add_generator_multiple(&p, &t).unwrap(), expected);
     }
 
     proptest::proptest! {

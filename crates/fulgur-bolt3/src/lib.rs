@@ -41,9 +41,9 @@ pub use keys::{
     per_commitment_point,
 };
 pub use scripts::{
-    anchor_script, funding_script, funding_script_pubkey, is_standard_shutdown_script,
-    is_valid_shutdown_script, offered_htlc_script, received_htlc_script, to_local_script,
-    to_remote_script_pubkey, to_remote_witness_script, ShutdownScriptRules,
+    anchor_script, funding_script, funding_script_pubkey, is_valid_shutdown_script,
+    offered_htlc_script, received_htlc_script, to_local_script, to_remote_script_pubkey,
+    to_remote_witness_script, ShutdownScriptRules,
 };
 pub use shachain::{per_commitment_secret, ShachainError, ShachainStore, MAX_INDEX};
 pub use sign::{

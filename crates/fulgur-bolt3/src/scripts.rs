@@ -12,7 +12,7 @@ use bitcoin::opcodes::all::{
     OP_SWAP,
 };
 use bitcoin::script::Builder;
-use bitcoin::{ScriptBuf, WPubkeyHash};
+use bitcoin::{CompressedPublicKey, Script, ScriptBuf, WitnessVersion};
 use secp256k1::PublicKey;
 
 use crate::ChannelType;
@@ -33,7 +33,7 @@ pub fn funding_script(a: &PublicKey, b: &PublicKey) -> ScriptBuf {
 
 /// The funding output's script: P2WSH of [`funding_script`].
 pub fn funding_script_pubkey(a: &PublicKey, b: &PublicKey) -> ScriptBuf {
-    ScriptBuf::new_p2wsh(&funding_script(a, b).wscript_hash())
+    funding_script(a, b).to_p2wsh()
 }
 
 /// The `to_local` witness script (also the output script of HTLC-timeout/success
@@ -64,8 +64,8 @@ pub fn to_remote_script_pubkey(
     channel_type: ChannelType,
 ) -> ScriptBuf {
     match to_remote_witness_script(remote_payment_pubkey, channel_type) {
-        Some(ws) => ScriptBuf::new_p2wsh(&ws.wscript_hash()),
-        None => p2wpkh(remote_payment_pubkey),
+        Some(ws) => ws.to_p2wsh(),
+        None => ScriptBuf::new_p2wpkh(&CompressedPublicKey(*remote_payment_pubkey).wpubkey_hash()),
     }
 }
 
@@ -83,16 +83,6 @@ pub fn to_remote_witness_script(
             .push_opcode(OP_CSV)
             .into_script()
     })
-}
-
-/// P2WPKH output script of a compressed key.
-pub fn p2wpkh(pubkey: &PublicKey) -> ScriptBuf {
-    ScriptBuf::new_p2wpkh(&WPubkeyHash::hash(&pubkey.serialize()))
-}
-
-/// P2WSH output script of a witness script.
-pub fn p2wsh(witness_script: &bitcoin::Script) -> ScriptBuf {
-    ScriptBuf::new_p2wsh(&witness_script.wscript_hash())
 }
 
 /// The anchor witness script: spendable by `funding_pubkey`, or by anyone after 16 blocks.
@@ -213,46 +203,33 @@ pub struct ShutdownScriptRules {
     pub legacy_p2pkh_p2sh: bool,
 }
 
-/// Whether `script` is one of the `shutdown` scriptpubkey forms BOLT 2 allows: P2WPKH,
-/// P2WSH, and with `allow_anysegwit` witness v1..=16 programs of 2..=40 bytes. The
-/// `OP_RETURN` forms of `option_simple_close` are not accepted here; see
-/// [`is_valid_shutdown_script`].
-pub fn is_standard_shutdown_script(script: &[u8], allow_anysegwit: bool) -> bool {
-    is_valid_shutdown_script(
-        script,
-        ShutdownScriptRules {
-            anysegwit: allow_anysegwit,
-            ..ShutdownScriptRules::default()
-        },
-    )
+/// Whether `script` is a `shutdown` scriptpubkey form allowed under `rules` (BOLT 2):
+/// P2WPKH and P2WSH always; witness v1..=16 programs of 2..=40 bytes with
+/// [`ShutdownScriptRules::anysegwit`]; the `OP_RETURN` forms with
+/// [`ShutdownScriptRules::simple_close`]; P2PKH and P2SH with
+/// [`ShutdownScriptRules::legacy_p2pkh_p2sh`].
+pub fn is_valid_shutdown_script(script: &[u8], rules: ShutdownScriptRules) -> bool {
+    let script = Script::from_bytes(script);
+    script.is_p2wpkh()
+        || script.is_p2wsh()
+        || (rules.anysegwit
+            && script
+                .witness_version()
+                .is_some_and(|v| v != WitnessVersion::V0))
+        || (rules.simple_close && is_simple_close_op_return(script))
+        || (rules.legacy_p2pkh_p2sh && (script.is_p2pkh() || script.is_p2sh()))
 }
 
-/// Whether `script` is a `shutdown` scriptpubkey form allowed under `rules` (BOLT 2).
-pub fn is_valid_shutdown_script(script: &[u8], rules: ShutdownScriptRules) -> bool {
-    const OP_0: u8 = 0x00;
-    const OP_1: u8 = 0x51;
-    const OP_16: u8 = 0x60;
+/// `OP_RETURN` followed by a single push of 6..=80 bytes: a direct push of 6..=75 bytes, or
+/// `OP_PUSHDATA1` and 76..=80 bytes (`option_simple_close`).
+fn is_simple_close_op_return(script: &Script) -> bool {
     const OP_PUSHDATA1: u8 = 0x4c;
-    let op_return = OP_RETURN.to_u8();
-    match script {
-        // P2WPKH, P2WSH.
-        [OP_0, 20, rest @ ..] if rest.len() == 20 => true,
-        [OP_0, 32, rest @ ..] if rest.len() == 32 => true,
-        // Witness v1..=16, one push of 2..=40 bytes.
-        [v, n, rest @ ..] if rules.anysegwit && (OP_1..=OP_16).contains(v) => {
-            (2..=40).contains(n) && rest.len() == usize::from(*n)
-        }
-        [op, rest @ ..] if rules.simple_close && *op == op_return => match rest {
+    match script.as_bytes() {
+        [op, rest @ ..] if *op == OP_RETURN.to_u8() => match rest {
             [n, data @ ..] if (6..=75).contains(n) => data.len() == usize::from(*n),
             [OP_PUSHDATA1, n, data @ ..] => (76..=80).contains(n) && data.len() == usize::from(*n),
             _ => false,
         },
-        // P2PKH: OP_DUP OP_HASH160 20 <20> OP_EQUALVERIFY OP_CHECKSIG.
-        [0x76, 0xa9, 20, rest @ ..] if rules.legacy_p2pkh_p2sh => {
-            rest.len() == 22 && rest[20] == 0x88 && rest[21] == 0xac
-        }
-        // P2SH: OP_HASH160 20 <20> OP_EQUAL.
-        [0xa9, 20, rest @ ..] if rules.legacy_p2pkh_p2sh => rest.len() == 21 && rest[20] == 0x87,
         _ => false,
     }
 }
@@ -280,18 +257,28 @@ mod tests {
         let ret81 = [&[0x6au8, 0x4c, 81][..], &[1; 81]].concat();
         let ret_pd1_75 = [&[0x6au8, 0x4c, 75][..], &[1; 75]].concat();
 
-        assert!(is_standard_shutdown_script(&p2wpkh, false));
-        assert!(is_standard_shutdown_script(&p2wsh, false));
-        assert!(!is_standard_shutdown_script(&p2wpkh[..21], false));
-        assert!(!is_standard_shutdown_script(&p2tr, false));
-        assert!(is_standard_shutdown_script(&p2tr, true));
-        assert!(is_standard_shutdown_script(&v16_2, true));
-        assert!(!is_standard_shutdown_script(&v1_41, true));
-        assert!(!is_standard_shutdown_script(&v1_1, true));
-        assert!(!is_standard_shutdown_script(&p2pkh, true));
-        assert!(!is_standard_shutdown_script(&p2sh, true));
-        assert!(!is_standard_shutdown_script(&ret6, true));
-        assert!(!is_standard_shutdown_script(&[], true));
+        // Without option_simple_close nor the legacy forms, with or without anysegwit.
+        let is_standard = |script: &[u8], anysegwit: bool| {
+            is_valid_shutdown_script(
+                script,
+                ShutdownScriptRules {
+                    anysegwit,
+                    ..ShutdownScriptRules::default()
+                },
+            )
+        };
+        assert!(is_standard(&p2wpkh, false));
+        assert!(is_standard(&p2wsh, false));
+        assert!(!is_standard(&p2wpkh[..21], false));
+        assert!(!is_standard(&p2tr, false));
+        assert!(is_standard(&p2tr, true));
+        assert!(is_standard(&v16_2, true));
+        assert!(!is_standard(&v1_41, true));
+        assert!(!is_standard(&v1_1, true));
+        assert!(!is_standard(&p2pkh, true));
+        assert!(!is_standard(&p2sh, true));
+        assert!(!is_standard(&ret6, true));
+        assert!(!is_standard(&[], true));
 
         let all = ShutdownScriptRules {
             anysegwit: true,

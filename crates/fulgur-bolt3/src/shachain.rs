@@ -65,14 +65,11 @@ pub fn per_commitment_secret(seed: &[u8; 32], index: u64) -> [u8; 32] {
     derive_secret(seed, 48, index & MAX_INDEX)
 }
 
-/// The slot a secret with this index goes in: its number of trailing zero bits (48 for 0).
+/// The slot a secret with this index goes in: its number of trailing zero bits, capped at
+/// 48 (so 48 for index 0, whose 64 trailing zeros would not fit a 48-bit index).
 fn position_for(index: u64) -> u8 {
-    if index == 0 {
-        48
-    } else {
-        // At most 47 for a non-zero 48-bit index, at most 63 in general.
-        index.trailing_zeros().min(48) as u8
-    }
+    // At most 48: the cast cannot truncate.
+    index.trailing_zeros().min(48) as u8
 }
 
 /// Mask keeping the bits of an index a secret in slot `position` can derive from.

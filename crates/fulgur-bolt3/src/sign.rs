@@ -6,6 +6,7 @@
 //! Signing is deterministic (RFC 6979) and always low-S. Verification rejects high-S
 //! signatures: they are not normalized first.
 
+use bitcoin::ecdsa::SerializedSignature;
 use bitcoin::sighash::{EcdsaSighashType, SighashCache};
 use bitcoin::{Amount, Script, Transaction, Witness};
 use secp256k1::ecdsa::Signature;
@@ -111,12 +112,12 @@ pub fn verify_htlc_sig(
 }
 
 /// DER signature followed by its sighash byte, as pushed in a witness.
-fn witness_sig(sig: &Signature, sighash: EcdsaSighashType) -> Vec<u8> {
+fn witness_sig(sig: &Signature, sighash_type: EcdsaSighashType) -> SerializedSignature {
     bitcoin::ecdsa::Signature {
         signature: *sig,
-        sighash_type: sighash,
+        sighash_type,
     }
-    .to_vec()
+    .serialize()
 }
 
 /// Whether `pubkey` is the first key of a BOLT 3 funding script

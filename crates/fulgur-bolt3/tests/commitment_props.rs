@@ -10,7 +10,6 @@ use fulgur_bolt3::commitment::{
 };
 use fulgur_bolt3::fees::{commitment_fee_sat, is_htlc_trimmed, ANCHOR_OUTPUT_VALUE_SAT};
 use fulgur_bolt3::htlc_tx::build_htlc_txs;
-use fulgur_bolt3::scripts::p2wsh;
 use fulgur_bolt3::{Bolt3Error, ChannelType};
 use proptest::prelude::*;
 use secp256k1::{PublicKey, SecretKey, SECP256K1};
@@ -142,7 +141,7 @@ proptest! {
             let txout = &built.tx.output[out.output_index as usize];
             prop_assert_eq!(txout.value.to_sat(), out.amount_sat);
             prop_assert_eq!(out.amount_sat, out.amount_msat / 1000);
-            prop_assert_eq!(&txout.script_pubkey, &p2wsh(&out.witness_script));
+            prop_assert_eq!(&txout.script_pubkey, &out.witness_script.to_p2wsh());
         }
         let anchors = usize::from(built.local_anchor_output.is_some())
             + usize::from(built.remote_anchor_output.is_some());
@@ -193,6 +192,7 @@ proptest! {
         // Every HTLC transaction spends its output.
         let htlc_txs = build_htlc_txs(&built, &params, &keys);
         let txid = built.tx.compute_txid();
+        prop_assert_eq!(htlc_txs.len(), built.htlc_outputs.len());
         for (tx, out) in htlc_txs.iter().zip(&built.htlc_outputs) {
             prop_assert_eq!(tx.input[0].previous_output.txid, txid);
             prop_assert_eq!(tx.input[0].previous_output.vout, out.output_index);

@@ -15,6 +15,8 @@
 
 mod common;
 
+use bitcoin::hashes::{sha256, Hash};
+use bitcoin::sighash::EcdsaSighashType;
 use bitcoin::{OutPoint, ScriptBuf, Txid};
 use common::{b32, bytes, load, pubkey, s, seckey, sig, strip_witness, tx, tx_hex, u};
 use fulgur_bolt3::commitment::{
@@ -171,10 +173,7 @@ fn fixture() -> Fixture {
             };
             let preimage = b32(&h["payment_preimage"]);
             let payment_hash = b32(&h["payment_hash"]);
-            {
-                use bitcoin::hashes::{sha256, Hash};
-                assert_eq!(sha256::Hash::hash(&preimage).to_byte_array(), payment_hash);
-            }
+            assert_eq!(sha256::Hash::hash(&preimage).to_byte_array(), payment_hash);
             VectorHtlc {
                 htlc: CommitmentHtlc {
                     offered,
@@ -205,6 +204,42 @@ fn fixture() -> Fixture {
     }
 }
 
+impl Fixture {
+    /// Appendix C's HTLC `id`.
+    fn htlc(&self, id: u64) -> &VectorHtlc {
+        self.htlcs
+            .iter()
+            .find(|h| h.htlc.htlc_id == id)
+            .unwrap_or_else(|| panic!("no htlc {id}"))
+    }
+}
+
+/// The names of the fields the two files name differently: Appendix F's file prefixes with
+/// `derived_` the values the spec does not list itself.
+struct FieldNames {
+    local_sig: &'static str,
+    htlc_output_index: &'static str,
+    htlc_tx_type: &'static str,
+    htlc_id: &'static str,
+    local_htlc_sig: &'static str,
+}
+
+const STATIC_REMOTEKEY_FIELDS: FieldNames = FieldNames {
+    local_sig: "expected_local_signature",
+    htlc_output_index: "commitment_output_index",
+    htlc_tx_type: "htlc_tx_type",
+    htlc_id: "htlc_id",
+    local_htlc_sig: "expected_local_htlc_signature",
+};
+
+const ANCHORS_FIELDS: FieldNames = FieldNames {
+    local_sig: "derived_local_signature",
+    htlc_output_index: "derived_commitment_output_index",
+    htlc_tx_type: "derived_htlc_tx_type",
+    htlc_id: "derived_htlc_id",
+    local_htlc_sig: "derived_local_htlc_signature",
+};
+
 /// One test case, normalized across the two files.
 struct Case<'a> {
     name: &'a str,
@@ -216,10 +251,46 @@ struct Case<'a> {
     htlc_ids: Vec<u64>,
     remote_sig: &'a Value,
     expected_local_sig: &'a Value,
-    /// `(commitment output index, expected htlc tx type if given, htlc_id if given, htlc tx)`.
+    /// The expected HTLC transactions, in commitment output order.
     htlc_txs: Vec<HtlcTxCase<'a>>,
 }
 
+impl<'a> Case<'a> {
+    /// Reads a case of either file (`fields` says which), given what only one of them holds
+    /// per case: the dust limit and the HTLCs in use.
+    fn parse(raw: &'a Value, fields: &FieldNames, dust_limit_sat: u64, htlc_ids: Vec<u64>) -> Self {
+        Case {
+            name: s(&raw["name"]),
+            raw,
+            to_local_msat: u(&raw["to_local_msat"]),
+            to_remote_msat: u(&raw["to_remote_msat"]),
+            dust_limit_sat,
+            feerate_per_kw: u(&raw["local_feerate_per_kw"]) as u32,
+            htlc_ids,
+            remote_sig: &raw["remote_signature"],
+            expected_local_sig: &raw[fields.local_sig],
+            htlc_txs: raw["htlc_txs"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|h| HtlcTxCase {
+                    output_index: u(&h[fields.htlc_output_index]) as u32,
+                    is_success: match s(&h[fields.htlc_tx_type]) {
+                        "htlc_success" => true,
+                        "htlc_timeout" => false,
+                        other => panic!("htlc tx type {other}"),
+                    },
+                    htlc_id: u(&h[fields.htlc_id]),
+                    remote_sig: &h["remote_htlc_signature"],
+                    expected_local_sig: &h[fields.local_htlc_sig],
+                    expected_tx: &h["expected_tx_hex"],
+                })
+                .collect(),
+        }
+    }
+}
+
+/// One expected HTLC transaction.
 struct HtlcTxCase<'a> {
     output_index: u32,
     is_success: bool,
@@ -243,17 +314,7 @@ fn run_case(fx: &Fixture, channel_type: ChannelType, case: &Case<'_>) -> usize {
         channel_type,
         holder_is_opener: true,
     };
-    let htlcs: Vec<CommitmentHtlc> = case
-        .htlc_ids
-        .iter()
-        .map(|id| {
-            fx.htlcs
-                .iter()
-                .find(|h| h.htlc.htlc_id == *id)
-                .unwrap()
-                .htlc
-        })
-        .collect();
+    let htlcs: Vec<CommitmentHtlc> = case.htlc_ids.iter().map(|&id| fx.htlc(id).htlc).collect();
     let built = build_commitment(
         &params,
         &fx.keys,
@@ -430,7 +491,7 @@ fn run_case(fx: &Fixture, channel_type: ChannelType, case: &Case<'_>) -> usize {
                 out.amount_sat,
                 &remote_htlc_sig,
                 &fx.keys.remote_htlcpubkey,
-                bitcoin::sighash::EcdsaSighashType::All,
+                EcdsaSighashType::All,
             )
             .is_err());
         }
@@ -439,7 +500,7 @@ fn run_case(fx: &Fixture, channel_type: ChannelType, case: &Case<'_>) -> usize {
             &out.witness_script,
             out.amount_sat,
             &fx.local_htlc_secret,
-            bitcoin::sighash::EcdsaSighashType::All,
+            EcdsaSighashType::All,
         )
         .unwrap();
         assert_eq!(
@@ -447,13 +508,7 @@ fn run_case(fx: &Fixture, channel_type: ChannelType, case: &Case<'_>) -> usize {
             s(expected.expected_local_sig),
             "{what}: local signature"
         );
-        let preimage = (!out.offered).then(|| {
-            fx.htlcs
-                .iter()
-                .find(|h| h.htlc.htlc_id == out.htlc_id)
-                .unwrap()
-                .preimage
-        });
+        let preimage = (!out.offered).then(|| fx.htlc(out.htlc_id).preimage);
         let mut signed_htlc = htlc_tx.clone();
         finalize_htlc_tx(
             &mut signed_htlc,
@@ -481,39 +536,8 @@ fn every_static_remotekey_case() {
     assert_eq!(cases.len(), 16);
     let mut htlc_txs = 0;
     for raw in cases {
-        let case = Case {
-            name: s(&raw["name"]),
-            raw,
-            to_local_msat: u(&raw["to_local_msat"]),
-            to_remote_msat: u(&raw["to_remote_msat"]),
-            dust_limit_sat: dust,
-            feerate_per_kw: u(&raw["local_feerate_per_kw"]) as u32,
-            htlc_ids: raw["htlc_ids_in_use"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(u)
-                .collect(),
-            remote_sig: &raw["remote_signature"],
-            expected_local_sig: &raw["expected_local_signature"],
-            htlc_txs: raw["htlc_txs"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|h| HtlcTxCase {
-                    output_index: u(&h["commitment_output_index"]) as u32,
-                    is_success: match s(&h["htlc_tx_type"]) {
-                        "htlc_success" => true,
-                        "htlc_timeout" => false,
-                        other => panic!("htlc tx type {other}"),
-                    },
-                    htlc_id: u(&h["htlc_id"]),
-                    remote_sig: &h["remote_htlc_signature"],
-                    expected_local_sig: &h["expected_local_htlc_signature"],
-                    expected_tx: &h["expected_tx_hex"],
-                })
-                .collect(),
-        };
+        let htlc_ids = raw["htlc_ids_in_use"].as_array().unwrap().iter().map(u);
+        let case = Case::parse(raw, &STATIC_REMOTEKEY_FIELDS, dust, htlc_ids.collect());
         htlc_txs += run_case(&fx, ChannelType::StaticRemoteKey, &case);
     }
     assert_eq!(htlc_txs, 33);
@@ -527,61 +551,26 @@ fn every_anchors_case() {
     assert_eq!(cases.len(), 9);
     let mut htlc_txs = 0;
     for raw in cases {
-        let name = s(&raw["name"]);
-        let to_local_msat = u(&raw["to_local_msat"]);
-        let to_remote_msat = u(&raw["to_remote_msat"]);
         // Appendix F reuses Appendix C's HTLCs: 0-4, or 1, 5 and 6 in the last case.
         let htlc_ids: Vec<u64> = if !raw["uses_test_htlcs"].as_bool().unwrap() {
             vec![]
-        } else if name.contains("same amount") {
+        } else if s(&raw["name"]).contains("same amount") {
             vec![1, 5, 6]
         } else {
             vec![0, 1, 2, 3, 4]
         };
-        let htlc_msat: u64 = htlc_ids
+        let dust = u(&raw["local_dust_limit_sat"]);
+        let case = Case::parse(raw, &ANCHORS_FIELDS, dust, htlc_ids);
+        let htlc_msat: u64 = case
+            .htlc_ids
             .iter()
-            .map(|id| {
-                fx.htlcs
-                    .iter()
-                    .find(|h| h.htlc.htlc_id == *id)
-                    .unwrap()
-                    .htlc
-                    .amount_msat
-            })
+            .map(|&id| fx.htlc(id).htlc.amount_msat)
             .sum();
         // Balances plus HTLCs make up the channel: the balances exclude in-flight HTLCs.
         assert_eq!(
-            to_local_msat + to_remote_msat + htlc_msat,
+            case.to_local_msat + case.to_remote_msat + htlc_msat,
             fx.funding_amount_sat * 1000
         );
-        let case = Case {
-            name,
-            raw,
-            to_local_msat,
-            to_remote_msat,
-            dust_limit_sat: u(&raw["local_dust_limit_sat"]),
-            feerate_per_kw: u(&raw["local_feerate_per_kw"]) as u32,
-            htlc_ids,
-            remote_sig: &raw["remote_signature"],
-            expected_local_sig: &raw["derived_local_signature"],
-            htlc_txs: raw["htlc_txs"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|h| HtlcTxCase {
-                    output_index: u(&h["derived_commitment_output_index"]) as u32,
-                    is_success: match s(&h["derived_htlc_tx_type"]) {
-                        "htlc_success" => true,
-                        "htlc_timeout" => false,
-                        other => panic!("htlc tx type {other}"),
-                    },
-                    htlc_id: u(&h["derived_htlc_id"]),
-                    remote_sig: &h["remote_htlc_signature"],
-                    expected_local_sig: &h["derived_local_htlc_signature"],
-                    expected_tx: &h["expected_tx_hex"],
-                })
-                .collect(),
-        };
         htlc_txs += run_case(&fx, ChannelType::AnchorsZeroFeeHtlcTx, &case);
     }
     assert_eq!(htlc_txs, 15);

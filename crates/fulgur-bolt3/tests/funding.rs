@@ -14,15 +14,16 @@ mod common;
 
 use bitcoin::absolute::LockTime;
 use bitcoin::hashes::Hash;
-use bitcoin::script::{Builder, PushBytesBuf};
+use bitcoin::script::Builder;
 use bitcoin::sighash::{EcdsaSighashType, SighashCache};
 use bitcoin::transaction::Version;
 use bitcoin::{
-    Amount, OutPoint, PubkeyHash, ScriptBuf, Sequence, Transaction, TxIn, TxOut, Txid, Witness,
+    Amount, CompressedPublicKey, OutPoint, PubkeyHash, ScriptBuf, Sequence, Transaction, TxIn,
+    TxOut, Txid, Witness,
 };
 use common::{bytes, load, pubkey, s, seckey, tx, tx_hex, u};
 use fulgur_bolt3::fees::fee_for_weight;
-use fulgur_bolt3::scripts::{funding_script, funding_script_pubkey, p2wpkh};
+use fulgur_bolt3::scripts::{funding_script, funding_script_pubkey};
 use secp256k1::{Message, PublicKey, SECP256K1};
 
 const VECTORS: &str = include_str!("vectors/bolt03-funding-tx.json");
@@ -90,18 +91,17 @@ fn funding_tx_rebuilt_and_signed() {
             },
             TxOut {
                 value: Amount::from_sat(u(&doc["change_amount_sat"])),
-                script_pubkey: p2wpkh(&key_pub),
+                script_pubkey: ScriptBuf::new_p2wpkh(&CompressedPublicKey(key_pub).wpubkey_hash()),
             },
         ],
     };
     let sighash = SighashCache::new(&funding)
         .legacy_signature_hash(0, &spent.script_pubkey, EcdsaSighashType::All.to_u32())
         .unwrap();
-    let sig = SECP256K1.sign_ecdsa(&Message::from(sighash), &key);
-    let mut sig_push = sig.serialize_der().to_vec();
-    sig_push.push(EcdsaSighashType::All.to_u32() as u8);
+    let sig =
+        bitcoin::ecdsa::Signature::sighash_all(SECP256K1.sign_ecdsa(&Message::from(sighash), &key));
     funding.input[0].script_sig = Builder::new()
-        .push_slice(PushBytesBuf::try_from(sig_push).unwrap())
+        .push_slice(sig.serialize())
         .push_slice(key_pub.serialize())
         .into_script();
 

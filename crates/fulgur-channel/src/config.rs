@@ -10,8 +10,7 @@ use crate::error::ChannelError;
 
 /// The most HTLCs BOLT 2 lets a side accept.
 pub const MAX_ACCEPTED_HTLCS_LIMIT: u16 = 483;
-/// The smallest `dust_limit_satoshis` BOLT 2 allows.
-pub const MIN_DUST_LIMIT_SAT: u64 = 354;
+pub use fulgur_bolt3::fees::MIN_DUST_LIMIT_SAT;
 /// The largest `dust_limit_satoshis` we accept from a peer (a policy: larger values let a
 /// peer turn more HTLCs into miner fees).
 pub const MAX_DUST_LIMIT_SAT: u64 = 20_000;

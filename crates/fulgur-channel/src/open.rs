@@ -131,11 +131,7 @@ fn check_initial_balances(
         )));
     }
     let opener_msat = funding_sat.saturating_mul(1000).saturating_sub(push_msat);
-    let anchors = if channel_type.has_anchors() {
-        2 * fees::ANCHOR_OUTPUT_VALUE_SAT
-    } else {
-        0
-    };
+    let anchors = fees::anchors_sat(channel_type);
     let cost_sat = fees::commitment_fee_sat(feerate_per_kw, 0, channel_type) + anchors;
     if opener_msat / 1000 < cost_sat {
         return Err(ChannelError::fail(format!(

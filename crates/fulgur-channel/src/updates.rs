@@ -374,11 +374,7 @@ pub fn commitment_cost_at(
     }
     CommitmentCost {
         fee_sat: fees::commitment_fee_sat(feerate_per_kw, untrimmed, channel_type),
-        anchors_sat: if channel_type.has_anchors() {
-            2 * fees::ANCHOR_OUTPUT_VALUE_SAT
-        } else {
-            0
-        },
+        anchors_sat: fees::anchors_sat(channel_type),
         trimmed_htlc_msat,
     }
 }
