@@ -220,38 +220,56 @@ fn fee_ranges_that_overlap_settle_in_the_overlap() {
     assert!(fee * 1000 >= 1400 * tx.weight().to_wu(), "fee {fee}");
 }
 
+/// Runs an add+fulfill round from Alice to Bob, delivering one message at a time, and calls
+/// `interrupt` once after `cut` messages were delivered (if the round has that many). Bob
+/// fulfills as soon as the HTLC is irrevocably his. Returns the pair once all settled, with
+/// whether the HTLC was fulfilled.
+fn htlc_round_cut_after(cut: usize, interrupt: impl Fn(&mut Pair)) -> (Pair, bool) {
+    let mut p = Pair::normal(OpenSpec {
+        push_msat: 100_000_000,
+        ..OpenSpec::default()
+    });
+    let id = p.add(true, 7_000_000, [5; 32]);
+    let mut delivered = 0;
+    let mut interrupted = false;
+    let mut fulfilled = false;
+    loop {
+        if !interrupted && delivered == cut {
+            interrupt(&mut p);
+            interrupted = true;
+        }
+        let moved = p.deliver_one(true) | p.deliver_one(false);
+        if moved {
+            delivered += 1;
+        }
+        let incoming = Pair::incoming(&mut p.b);
+        if !fulfilled
+            && (!incoming.is_empty()
+                || p.b
+                    .ch()
+                    .htlcs()
+                    .any(|h| h.state == HtlcState::RcvdAddAckRevocation))
+        {
+            let acts = p.b.chm().fulfill_htlc(id, [5; 32]).unwrap();
+            p.b.apply(acts);
+            fulfilled = true;
+            continue;
+        }
+        if !moved && (fulfilled || delivered > cut) {
+            break;
+        }
+    }
+    p.settle();
+    (p, fulfilled)
+}
+
 #[test]
 fn reconnect_at_every_point_of_an_htlc_exchange_loses_nothing() {
-    // Count the messages of a full add+fulfill round, then cut the connection after each
-    // possible number of delivered messages.
     for cut in 0..20 {
-        let mut p = Pair::normal(OpenSpec {
-            push_msat: 100_000_000,
-            ..OpenSpec::default()
+        let (p, fulfilled) = htlc_round_cut_after(cut, |p| {
+            p.disconnect();
+            p.connect();
         });
-        let id = p.add(true, 7_000_000, [5; 32]);
-        let mut delivered = 0;
-        let mut fulfilled = false;
-        loop {
-            if delivered == cut {
-                p.disconnect();
-                p.connect();
-            }
-            let moved = p.deliver_one(true) | p.deliver_one(false);
-            if moved {
-                delivered += 1;
-            }
-            if !fulfilled && !Pair::incoming(&mut p.b).is_empty() {
-                let acts = p.b.chm().fulfill_htlc(id, [5; 32]).unwrap();
-                p.b.apply(acts);
-                fulfilled = true;
-                continue;
-            }
-            if !moved && (fulfilled || delivered > cut) {
-                break;
-            }
-        }
-        p.settle();
         assert!(fulfilled, "cut {cut}: HTLC never arrived");
         assert_eq!(
             p.a.ch().balances_msat(),
@@ -275,45 +293,15 @@ fn reconnect_at_every_point_of_an_htlc_exchange_loses_nothing() {
 fn restart_at_every_point_of_an_htlc_exchange_loses_nothing() {
     for restart_b in [false, true] {
         for cut in 0..20 {
-            let mut p = Pair::normal(OpenSpec {
-                push_msat: 100_000_000,
-                ..OpenSpec::default()
+            let (p, fulfilled) = htlc_round_cut_after(cut, |p| {
+                p.disconnect();
+                if restart_b {
+                    p.b.restart()
+                } else {
+                    p.a.restart()
+                }
+                p.connect();
             });
-            let id = p.add(true, 7_000_000, [5; 32]);
-            let mut delivered = 0;
-            let mut fulfilled = false;
-            loop {
-                if delivered == cut {
-                    p.disconnect();
-                    if restart_b {
-                        p.b.restart()
-                    } else {
-                        p.a.restart()
-                    }
-                    p.connect();
-                }
-                let moved = p.deliver_one(true) | p.deliver_one(false);
-                if moved {
-                    delivered += 1;
-                }
-                let incoming = Pair::incoming(&mut p.b);
-                if !fulfilled
-                    && (!incoming.is_empty()
-                        || p.b
-                            .ch()
-                            .htlcs()
-                            .any(|h| h.state == HtlcState::RcvdAddAckRevocation))
-                {
-                    let acts = p.b.chm().fulfill_htlc(id, [5; 32]).unwrap();
-                    p.b.apply(acts);
-                    fulfilled = true;
-                    continue;
-                }
-                if !moved && (fulfilled || delivered > cut) {
-                    break;
-                }
-            }
-            p.settle();
             assert!(fulfilled, "cut {cut}: HTLC never arrived");
             assert_eq!(
                 p.a.ch().balances_msat(),
