@@ -732,12 +732,13 @@ impl Manager {
                     RpcError::new(-32602, format!("Short channel ID not found: '{id}'"))
                 });
         }
-        let bytes = hex::decode(id).map_err(|_| {
+        let not_an_id = || {
             RpcError::new(
                 -32602,
-                "Short channel ID not found: '".to_string() + id + "'",
+                format!("Given id is not a channel ID or short channel ID: '{id}'"),
             )
-        })?;
+        };
+        let bytes = hex::decode(id).map_err(|_| not_an_id())?;
         if bytes.len() == 33 {
             let peer = PublicKey::from_slice(&bytes)
                 .map_err(|_| RpcError::new(-32602, format!("Invalid peer id '{id}'")))?;
@@ -765,10 +766,7 @@ impl Manager {
                 format!("Channel ID not found: '{id}'"),
             ));
         }
-        Err(RpcError::new(
-            -32602,
-            format!("Given id is not a channel ID or short channel ID: '{id}'"),
-        ))
+        Err(not_an_id())
     }
 
     async fn close(&mut self, req: CloseRequest, reply: Reply<Value>) {
