@@ -221,6 +221,63 @@ pub struct ChannelData {
     pub funding_checked: bool,
     /// Shutdown and closing negotiation.
     pub closing: Closing,
+    /// Who closed the channel, why, and the extremes of our balance over its life.
+    #[serde(default)]
+    pub history: History,
+    /// Our relay policy (`setchannel`).
+    #[serde(default)]
+    pub policy: crate::policy::RelayPolicy,
+}
+
+/// What caused a channel to close, in CLN's words (`listclosedchannels.close_cause`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CloseCause {
+    /// This node decided on its own (a timeout, a lost funding).
+    Local,
+    /// The operator asked (`close`, `multifundchannel`'s undo).
+    User,
+    /// The peer asked (`shutdown`) or failed the channel (`error`).
+    Remote,
+    /// A protocol violation by the peer made us fail it.
+    Protocol,
+    /// The funding output was spent without a close we knew of.
+    Onchain,
+}
+
+impl CloseCause {
+    /// CLN's name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CloseCause::Local => "local",
+            CloseCause::User => "user",
+            CloseCause::Remote => "remote",
+            CloseCause::Protocol => "protocol",
+            CloseCause::Onchain => "onchain",
+        }
+    }
+}
+
+/// A channel's history as `listclosedchannels` reports it. Records stored before it existed
+/// load with the balances unknown (`None`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct History {
+    /// The side that started the close (the first to act wins).
+    pub closer: Option<Side>,
+    /// Why the channel closed (the first cause wins).
+    pub cause: Option<CloseCause>,
+    /// The least our balance ever was.
+    pub min_to_us_msat: Option<u64>,
+    /// The most our balance ever was, counting HTLCs offered to us.
+    pub max_to_us_msat: Option<u64>,
+    /// The transaction that spent the funding output, once mined.
+    #[serde(default)]
+    pub spend_txid: Option<bitcoin::Txid>,
+    /// Whether that spend is a mutual close (not a commitment transaction).
+    #[serde(default)]
+    pub mutual_close: bool,
+    /// Whether the channel was abandoned before its funding transaction went out.
+    #[serde(default)]
+    pub funding_withheld: bool,
 }
 
 mod shachain_serde {
@@ -470,6 +527,32 @@ impl Channel {
         ScriptBuf::new_p2wsh(&self.funding_script().wscript_hash())
     }
 
+    /// Records who closed the channel and why, unless already known.
+    pub(crate) fn note_close(&mut self, closer: Option<Side>, cause: CloseCause) {
+        let h = &mut self.d.history;
+        if h.cause.is_none() {
+            h.cause = Some(cause);
+            h.closer = closer;
+        }
+    }
+
+    /// Widens the recorded extremes of our balance to the current commitment.
+    pub(crate) fn note_balance(&mut self) {
+        let (to_us, _) = self.balances_msat();
+        let incoming: u64 = self
+            .d
+            .updates
+            .htlcs
+            .values()
+            .filter(|h| !h.state.is_offered_by_us())
+            .map(|h| h.amount_msat)
+            .sum();
+        let h = &mut self.d.history;
+        h.min_to_us_msat = Some(h.min_to_us_msat.map_or(to_us, |m| m.min(to_us)));
+        let high = to_us.saturating_add(incoming);
+        h.max_to_us_msat = Some(h.max_to_us_msat.map_or(high, |m| m.max(high)));
+    }
+
     pub(crate) fn set_state(&mut self, to: ChannelState, out: &mut Out) {
         let from = self.d.state;
         if from != to {
@@ -699,6 +782,7 @@ impl Channel {
         if !self.d.state.is_active() {
             return out.finish();
         }
+        self.note_close(Some(Side::Local), CloseCause::Local);
         self.live = false;
         self.set_state(ChannelState::AwaitingUnilateral, &mut out);
         if let Ok(tx) = self.signed_local_commitment() {

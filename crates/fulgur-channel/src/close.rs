@@ -9,7 +9,7 @@ use fulgur_bolt3::{
 use fulgur_wire::{ClosingSigned, FeeRange, Shutdown, Signature as WireSignature};
 use serde::{Deserialize, Serialize};
 
-use crate::channel::{Action, Channel, Out};
+use crate::channel::{Action, Channel, CloseCause, Out};
 use crate::error::{ChannelError, RequestError};
 use crate::state::{ChannelState, HtlcState, Side};
 use crate::updates::ViewKind;
@@ -161,6 +161,7 @@ impl Channel {
         self.d.closing.local_script = Some(script);
         self.d.closing.step = step;
         self.d.closing.feerange = feerange;
+        self.note_close(Some(Side::Local), CloseCause::User);
         let mut out = Out::persisting();
         self.send_shutdown(&mut out)
             .map_err(|e| RequestError::Invalid(e.message))?;
@@ -256,6 +257,7 @@ impl Channel {
             }
         }
         let mut out = Out::persisting();
+        self.note_close(Some(Side::Remote), CloseCause::Remote);
         self.d.closing.remote_script = Some(m.scriptpubkey.clone());
         if self.d.closing.local_script.is_none() {
             self.d.closing.local_script = Some(

@@ -15,6 +15,7 @@ mod error;
 mod lifecycle;
 mod normal;
 mod open;
+mod policy;
 mod reestablish;
 mod serde_hex;
 mod signer;
@@ -22,8 +23,8 @@ mod state;
 mod updates;
 
 pub use channel::{
-    Action, Channel, ChannelData, ChannelSetup, IncomingHtlc, LocalCommit, RemoteCommit,
-    RestoreError, SentBatch,
+    Action, Channel, ChannelData, ChannelSetup, CloseCause, History, IncomingHtlc, LocalCommit,
+    RemoteCommit, RestoreError, SentBatch,
 };
 pub use close::{CloseFeerates, Closing, FeeStep};
 pub use config::{
@@ -34,6 +35,7 @@ pub use error::{ChannelError, Consequence, RequestError};
 pub use fulgur_bolt3::ChannelType;
 pub use normal::BADONION;
 pub use open::{InboundOpen, OpenContext, OpenRequest, OutboundOpen, MAX_FUNDING_SAT};
+pub use policy::RelayPolicy;
 pub use signer::{ChannelSigner, PartyKeys};
 pub use state::{ChannelState, HtlcState, Phase, Side};
 pub use updates::{FeeUpdate, Htlc, HtlcKey, Removal, Updates, View, ViewKind};
@@ -59,7 +61,7 @@ impl Channel {
                 msg.name()
             )));
         }
-        match msg {
+        let result = match msg {
             Message::ChannelReady(m) => self.on_channel_ready(m),
             Message::UpdateAddHtlc(m) => self.on_update_add(m),
             Message::UpdateFulfillHtlc(m) => self.on_update_fulfill(m),
@@ -74,12 +76,28 @@ impl Channel {
                 "unexpected {} for an established channel",
                 other.name()
             ))),
+        };
+        if result.is_ok() {
+            self.note_balance();
         }
+        result
+    }
+
+    /// The peer failed the channel (it sent an `error`): our latest commitment is broadcast.
+    pub fn peer_failed(&mut self) -> Vec<Action> {
+        self.note_close(Some(Side::Remote), CloseCause::Remote);
+        self.force_close()
+    }
+
+    /// Who closed the channel, why, and the extremes of our balance.
+    pub fn history(&self) -> &History {
+        &self.d.history
     }
 
     /// Fails the channel after a protocol error: an `error` to the peer, then our latest
     /// commitment broadcast.
     pub fn fail_channel(&mut self, why: &str) -> Vec<Action> {
+        self.note_close(Some(Side::Local), CloseCause::Protocol);
         let mut actions = vec![Action::Send(
             ErrorMessage {
                 channel_id: self.channel_id(),

@@ -2,8 +2,13 @@
 //! on, and the funding output being spent (BOLT 5 "Failing a Channel" and the mutual close
 //! confirming); resolving the outputs is the on-chain resolver's job.
 
-use crate::channel::{Action, Channel, Out};
+use bitcoin::Transaction;
+use fulgur_wire::ErrorMessage;
+
+use crate::channel::{Action, Channel, CloseCause, Out};
+use crate::error::RequestError;
 use crate::state::ChannelState;
+use crate::Side;
 
 impl Channel {
     /// A channel just funded on the current connection is live at once: no
@@ -13,16 +18,64 @@ impl Channel {
         self.awaiting_reestablish = false;
     }
 
-    /// A transaction spending the funding output was mined: the channel leaves normal
-    /// operation for good.
-    pub fn funding_spent(&mut self) -> Vec<Action> {
+    /// `tx`, spending the funding output, was mined: the channel leaves normal operation for
+    /// good. A commitment transaction is told from a mutual close by the marks BOLT 3 puts
+    /// in its locktime (upper byte 0x20) and input sequence (upper byte 0x80).
+    pub fn funding_spent(&mut self, tx: &Transaction) -> Vec<Action> {
         let mut out = Out::default();
         if matches!(self.d.state, ChannelState::Onchain | ChannelState::Closed) {
             return out.finish();
         }
         self.live = false;
+        let commitment = tx.lock_time.to_consensus_u32() >> 24 == 0x20
+            && tx.input.first().is_some_and(|i| i.sequence.0 >> 24 == 0x80);
+        self.d.history.spend_txid = Some(tx.compute_txid());
+        self.d.history.mutual_close = !commitment;
+        self.note_close(None, CloseCause::Onchain);
         self.set_state(ChannelState::FundingSpendSeen, &mut out);
         self.set_state(ChannelState::Onchain, &mut out);
         out.finish()
+    }
+
+    /// The funding spend is fully resolved (for a mutual close: buried deep enough that no
+    /// reorganisation will undo it): the channel moves from `ONCHAIN` to `CLOSED`.
+    pub fn resolved(&mut self) -> Result<Vec<Action>, RequestError> {
+        if self.d.state != ChannelState::Onchain {
+            return Err(RequestError::WrongState(self.d.state.as_str()));
+        }
+        let mut out = Out::default();
+        self.set_state(ChannelState::Closed, &mut out);
+        Ok(out.finish())
+    }
+
+    /// Abandons a channel we opened whose funding transaction never went out (the funding
+    /// flow failed after `funding_signed` but before the broadcast, as `multifundchannel`'s
+    /// redo does): the peer is told with an `error` to forget it and the channel moves to
+    /// `CLOSED`. Refused for a channel the peer funded, or once the funding was seen on
+    /// chain, since then real funds sit in the funding output.
+    pub fn abandon_unfunded(&mut self, why: &str) -> Result<Vec<Action>, RequestError> {
+        if self.d.state != ChannelState::ChanneldAwaitingLockin {
+            return Err(RequestError::WrongState(self.d.state.as_str()));
+        }
+        if self.d.setup.opener != Side::Local {
+            return Err(RequestError::Invalid(
+                "the peer funded this channel: only the funder can abandon it".into(),
+            ));
+        }
+        if self.d.funding_depth > 0 || self.d.short_channel_id.is_some() {
+            return Err(RequestError::Invalid(
+                "the funding transaction was seen on chain".into(),
+            ));
+        }
+        let mut out = Out::default();
+        self.live = false;
+        self.note_close(Some(Side::Local), CloseCause::User);
+        self.d.history.funding_withheld = true;
+        self.set_state(ChannelState::Closed, &mut out);
+        out.send(ErrorMessage {
+            channel_id: self.channel_id(),
+            data: why.as_bytes().to_vec(),
+        });
+        Ok(out.finish())
     }
 }

@@ -15,7 +15,9 @@ use fulgur_wire::{
 };
 use secp256k1::PublicKey;
 
-use crate::channel::{Action, Channel, ChannelData, ChannelSetup, LocalCommit, Out, RemoteCommit};
+use crate::channel::{
+    Action, Channel, ChannelData, ChannelSetup, History, LocalCommit, Out, RemoteCommit,
+};
 use crate::close::Closing;
 use crate::config::{
     channel_type_from_features, channel_type_to_features, LocalConfig, PartyParams,
@@ -234,8 +236,11 @@ impl Finished {
             funding_depth: 0,
             funding_checked: false,
             closing: Closing::new(self.default_shutdown_script),
+            history: History::default(),
+            policy: Default::default(),
         };
         let mut ch = Channel::new(data, signer, cfg);
+        ch.note_balance();
         let remote_view = ch.d.updates.view(Side::Remote, ViewKind::Current);
         let remote = ch.build(Side::Remote, 0, &ch.d.remote_commit.point, &remote_view)?;
         let (our_sig, _) = ch.sign_remote(&remote)?;

@@ -6,7 +6,7 @@
 mod common;
 
 use common::*;
-use fulgur_channel::{Action, ChannelState, ChannelType, FeeStep, HtlcState};
+use fulgur_channel::{Action, ChannelState, ChannelType, CloseCause, FeeStep, HtlcState, Side};
 
 #[test]
 fn open_reaches_normal_with_the_right_balances() {
@@ -165,7 +165,65 @@ fn mutual_close_from_either_side_agrees_and_pays_both() {
             .unwrap();
         assert!(to_a.value.to_sat() < 700_000 && to_a.value.to_sat() > 690_000);
         assert_eq!(tx.input[0].witness.len(), 4);
+        // Who closed and why, as listclosedchannels reports it.
+        let (closer, other) = if a_closes { (&p.a, &p.b) } else { (&p.b, &p.a) };
+        assert_eq!(closer.ch().history().closer, Some(Side::Local));
+        assert_eq!(closer.ch().history().cause, Some(CloseCause::User));
+        assert_eq!(other.ch().history().closer, Some(Side::Remote));
+        assert_eq!(other.ch().history().cause, Some(CloseCause::Remote));
+        // Mined and buried: CLOSED, only from ONCHAIN.
+        let acts = p.a.chm().resolved();
+        assert!(acts.is_err(), "not ONCHAIN yet");
+        let acts = p.a.chm().funding_spent(&tx);
+        p.a.apply(acts);
+        assert!(p.a.ch().history().mutual_close);
+        assert_eq!(p.a.ch().history().spend_txid, Some(tx.compute_txid()));
+        let acts = p.a.chm().resolved().unwrap();
+        assert_eq!(acts[0], Action::Persist);
+        p.a.apply(acts);
+        assert_eq!(p.a.ch().state(), ChannelState::Closed);
+        // The first cause stays: the funding spend does not replace it.
+        let want = if a_closes {
+            CloseCause::User
+        } else {
+            CloseCause::Remote
+        };
+        assert_eq!(p.a.ch().history().cause, Some(want));
     }
+}
+
+#[test]
+fn history_keeps_the_extremes_of_our_balance() {
+    let mut p = Pair::normal(OpenSpec {
+        push_msat: 100_000_000,
+        ..OpenSpec::default()
+    });
+    assert_eq!(p.b.ch().history().min_to_us_msat, Some(100_000_000));
+    // Bob is offered 50_000_000: his most counts it while in flight; Alice's least drops.
+    let id = p.add(true, 50_000_000, [9; 32]);
+    p.settle();
+    Pair::incoming(&mut p.b);
+    assert_eq!(p.b.ch().history().max_to_us_msat, Some(150_000_000));
+    assert_eq!(p.a.ch().history().min_to_us_msat, Some(850_000_000));
+    // Failed back: Alice's balance returns, her least stays.
+    let acts = p.b.chm().fail_htlc(id, vec![0; 32]).unwrap();
+    p.b.apply(acts);
+    p.settle();
+    assert_eq!(p.a.ch().balances_msat().0, 900_000_000);
+    assert_eq!(p.a.ch().history().min_to_us_msat, Some(850_000_000));
+    assert_eq!(p.a.ch().history().max_to_us_msat, Some(900_000_000));
+    assert_eq!(p.b.ch().history().min_to_us_msat, Some(100_000_000));
+    // A peer's error: they closed it.
+    let acts = p.a.chm().peer_failed();
+    p.a.apply(acts);
+    assert_eq!(p.a.ch().state(), ChannelState::AwaitingUnilateral);
+    // Our commitment is mined: not a mutual close.
+    let commitment = p.a.broadcasts.last().unwrap().clone();
+    let acts = p.a.chm().funding_spent(&commitment);
+    p.a.apply(acts);
+    assert!(!p.a.ch().history().mutual_close);
+    assert_eq!(p.a.ch().history().closer, Some(Side::Remote));
+    assert_eq!(p.a.ch().history().cause, Some(CloseCause::Remote));
 }
 
 #[test]
@@ -340,4 +398,30 @@ fn records_round_trip() {
     let rec = p.a.ch().record();
     p.a.restart();
     assert_eq!(p.a.ch().record(), rec);
+}
+
+#[test]
+fn an_unfunded_channel_is_abandoned_only_by_its_funder_before_the_funding_is_seen() {
+    use fulgur_wire::Message;
+    // The accepter may not abandon a channel the peer funded.
+    let mut p = Pair::open(OpenSpec::default());
+    assert!(p.b.chm().abandon_unfunded("no").is_err());
+    assert_eq!(p.b.ch().state(), ChannelState::ChanneldAwaitingLockin);
+    // The funder may, before the funding is seen: stored CLOSED first, then the error.
+    let acts = p.a.chm().abandon_unfunded("funding failed").unwrap();
+    assert_eq!(acts[0], Action::Persist);
+    assert!(acts.iter().any(|a| matches!(
+        a,
+        Action::Send(Message::Error(e)) if e.data == b"funding failed" && e.channel_id == p.a.ch().channel_id()
+    )));
+    p.a.apply(acts);
+    assert_eq!(p.a.ch().state(), ChannelState::Closed);
+    assert!(p.a.ch().history().funding_withheld);
+    // A second time, or once the funding is seen, it is refused.
+    assert!(p.a.chm().abandon_unfunded("again").is_err());
+    let mut q = Pair::open(OpenSpec::default());
+    q.connect();
+    q.confirm(1);
+    assert!(q.a.chm().abandon_unfunded("late").is_err());
+    assert_ne!(q.a.ch().state(), ChannelState::Closed);
 }
