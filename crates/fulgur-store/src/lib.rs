@@ -14,6 +14,7 @@ mod channels;
 mod coins;
 mod error;
 mod keys;
+mod peers;
 mod prepared;
 mod schema;
 mod store;

@@ -84,6 +84,14 @@ CREATE TABLE channels (
 
 CREATE INDEX channels_peer ON channels (peer_id);
 "#,
+    // 3: peers' addresses, so channel peers are reconnected after a disconnection or a
+    // restart (the address we last reached each one at).
+    r#"
+CREATE TABLE peers (
+    node_id BLOB PRIMARY KEY NOT NULL CHECK (length(node_id) = 33),
+    address TEXT NOT NULL
+) STRICT;
+"#,
 ];
 
 /// The schema version this code writes: the number of migrations it knows.
@@ -156,7 +164,10 @@ mod tests {
     /// A released migration must never change: a node that already applied it would not apply
     /// the edit, and nodes would end up with different schemas at the same version. Add a new
     /// migration instead, and append its hash here when it is released.
-    const RELEASED: &[&str] = &["ae67f6a87729ff5f59123eaf0e4d7dce3553f3fc5fd8367c7876d916c6bdd6e3"];
+    const RELEASED: &[&str] = &[
+        "ae67f6a87729ff5f59123eaf0e4d7dce3553f3fc5fd8367c7876d916c6bdd6e3",
+        "398e64f5c37a307f4d8abd8d5839a53aa30b7d7a98e4972427699609a411ca76",
+    ];
 
     /// The SQL with every run of whitespace made one space, so line endings and indentation do
     /// not matter (a checkout with CRLF line endings must not fail).
@@ -184,7 +195,7 @@ mod tests {
     #[test]
     fn schema_version_is_number_of_migrations() {
         assert_eq!(SCHEMA_VERSION as usize, MIGRATIONS.len());
-        assert_eq!(SCHEMA_VERSION, 2);
+        assert_eq!(SCHEMA_VERSION, 3);
     }
 
     fn fresh() -> (tempfile::TempDir, Connection) {
@@ -246,6 +257,7 @@ mod tests {
                 "blocks",
                 "channels",
                 "outputs",
+                "peers",
                 "prepared_txs",
                 "transactions",
                 "vars"
