@@ -288,6 +288,7 @@ impl ChainTask {
                             .await
                             .map_err(|e| e.to_string())?;
                         tracing::info!(target: "lightningd", "reorg: {n} block(s) above {height} disconnected");
+                        self.funding.disconnected_above(height);
                         self.set(|s| s.blockheight = u64::from(height));
                     }
                     Action::Synced { .. } | Action::Watch(_) => {}

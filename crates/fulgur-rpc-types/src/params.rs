@@ -64,7 +64,8 @@ impl ParamKind {
         }
     }
 
-    fn convert(self, v: &Value) -> Option<ParamValue> {
+    /// Converts a JSON value to this kind, `None` if it is not one.
+    pub fn convert(self, v: &Value) -> Option<ParamValue> {
         let text = || match v {
             Value::String(s) => Some(s.as_str()),
             _ => None,

@@ -141,6 +141,43 @@ fn open_and_close(b: &Bitcoind, opener: &Node, accepter: &Node, closer_is_opener
     b.generate(1).unwrap();
     wait_state(closer, "ONCHAIN");
     wait_state(other, "ONCHAIN");
+    // Buried 100 deep, the close is final: out of listpeerchannels, into listclosedchannels.
+    b.generate(99).unwrap();
+    for (node, cause, closer_side) in [(closer, "user", "local"), (other, "remote", "remote")] {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let gone = loop {
+            let closed = ok(node, "listclosedchannels", json!({}))["closedchannels"].clone();
+            let found = closed
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|c| c["channel_id"] == a["channel_id"])
+                .cloned();
+            if let Some(c) = found.filter(|_| channels(node).is_empty()) {
+                break c;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "never closed: {closed}\n{}",
+                node.log()
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        };
+        assert_eq!(gone["close_cause"], cause, "{gone}");
+        assert_eq!(gone["closer"], closer_side, "{gone}");
+        assert_eq!(gone["last_commitment_txid"], json!(close_txid));
+        assert_eq!(gone["total_msat"], json!(500_000_000u64));
+        assert!(
+            gone["last_commitment_fee_msat"].as_u64().unwrap() > 0,
+            "{gone}"
+        );
+    }
+    let by_peer = ok(opener, "listclosedchannels", json!({"id": id(accepter)}));
+    let closed = by_peer["closedchannels"][0].clone();
+    assert_eq!(by_peer["closedchannels"].as_array().unwrap().len(), 1);
+    assert_eq!(closed["final_to_us_msat"], json!(400_000_000u64));
+    assert_eq!(closed["opener"], "local");
+    assert_eq!(closed["funding_pushed_msat"], json!(100_000_000u64));
 }
 
 #[test]
@@ -169,6 +206,22 @@ fn kill9(node: &mut Node) {
     assert!(node.wait_exit(Duration::from_secs(10)));
 }
 
+/// Waits until `node`'s channel is reestablished on a live connection.
+fn wait_reestablished(node: &Node) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !channels(node).iter().any(|c| c["reestablished"] == true) {
+        assert!(
+            Instant::now() < deadline,
+            "never reestablished: {:?}\n{}",
+            channels(node),
+            node.log()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// SIGKILL of the accepter during lock-in and in normal operation: each time it restarts,
+/// the opener reconnects by itself (it remembers the address) and the channel resumes.
 #[test]
 fn channels_survive_kill_and_restart() {
     let b = Bitcoind::start().unwrap();
@@ -201,11 +254,7 @@ fn channels_survive_kill_and_restart() {
     let n2 = Node::start(Some(&b), opts2.clone()).unwrap();
     let before = wait_state(&n2, "CHANNELD_AWAITING_LOCKIN");
     assert_eq!(before["funding_txid"], funded["txid"]);
-    ok(
-        &n1,
-        "connect",
-        json!({"id": id2, "host": "127.0.0.1", "port": port2}),
-    );
+    // n1 reconnects on its own, at the address it reached n2 at.
     let a = wait_state(&n1, "CHANNELD_NORMAL");
     let c = wait_state(&n2, "CHANNELD_NORMAL");
     assert_eq!(a["short_channel_id"], c["short_channel_id"]);
@@ -215,12 +264,8 @@ fn channels_survive_kill_and_restart() {
     // And again in normal operation: reestablished, then closed cleanly.
     kill9(&mut n2);
     let n2 = Node::start(Some(&b), opts2).unwrap();
-    ok(
-        &n1,
-        "connect",
-        json!({"id": id2, "host": "127.0.0.1", "port": port2}),
-    );
     let c = wait_state(&n2, "CHANNELD_NORMAL");
+    wait_reestablished(&n2);
     assert_eq!(c["to_us_msat"], json!(1_000_000u64));
     let closed = ok(&n2, "close", json!({"id": id(&n1)}));
     assert_eq!(closed["type"], "mutual");
@@ -278,4 +323,215 @@ fn fundchannel_start_and_complete_with_a_prepared_transaction() {
     wait_state(&n2, "CHANNELD_NORMAL");
     assert_eq!(a["channel_id"], done["channel_id"]);
     assert_eq!(a["funding_txid"], sent["txid"]);
+}
+
+/// A node id nobody runs (the generator point), at a port nothing listens on.
+const NOBODY: &str =
+    "0279be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798@127.0.0.1:1";
+
+fn dest(node: &Node, amount: u64) -> Value {
+    json!({"id": format!("{}@127.0.0.1:{}", id(node), port(node)), "amount": amount})
+}
+
+fn reserved_coins(node: &Node) -> usize {
+    ok(node, "listfunds", json!({}))["outputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o["reserved"] == true)
+        .count()
+}
+
+/// `multifundchannel` to two peers and one that cannot be reached, with `minchannels` 2: both
+/// channels are funded by one transaction and the unreachable peer is reported in `failed`.
+#[test]
+fn multifundchannel_funds_several_channels_in_one_transaction() {
+    let b = Bitcoind::start().unwrap();
+    let n1 = start(&b);
+    let n2 = start(&b);
+    let n3 = start(&b);
+    n1.fund_coinbase(&b).unwrap();
+    n2.wait_synced(&b).unwrap();
+    n3.wait_synced(&b).unwrap();
+    let mut d2 = dest(&n2, 300_000);
+    d2["push_msat"] = json!(1_000_000);
+    let mut d3 = dest(&n3, 200_000);
+    d3["announce"] = json!(false);
+    let r = ok(
+        &n1,
+        "multifundchannel",
+        json!({"destinations": [d2, d3, {"id": NOBODY, "amount": 100_000}], "minchannels": 2}),
+    );
+    let ids = r["channel_ids"].as_array().unwrap();
+    assert_eq!(ids.len(), 2, "{r}");
+    assert_eq!(r["failed"].as_array().unwrap().len(), 1, "{r}");
+    assert_eq!(r["failed"][0]["method"], "connect");
+    assert_eq!(
+        r["failed"][0]["id"],
+        json!(NOBODY.split('@').next().unwrap())
+    );
+    // One transaction, in bitcoind's mempool, with each channel's output at its `outnum`.
+    let txid = r["txid"].as_str().unwrap();
+    let tx = b.rpc("getrawtransaction", json!([txid, true])).unwrap();
+    for (c, amount) in ids.iter().zip([300_000u64, 200_000]) {
+        let out = &tx["vout"][c["outnum"].as_u64().unwrap() as usize];
+        assert_eq!(
+            (out["value"].as_f64().unwrap() * 1e8).round() as u64,
+            amount
+        );
+        assert_eq!(c["channel_type"]["bits"], json!([12, 22]));
+    }
+    assert_eq!(ids[0]["id"], json!(id(&n2)));
+    assert_eq!(ids[1]["id"], json!(id(&n3)));
+    wait_state(&n2, "CHANNELD_AWAITING_LOCKIN");
+    wait_state(&n3, "CHANNELD_AWAITING_LOCKIN");
+    b.generate(1).unwrap();
+    let c2 = wait_state(&n2, "CHANNELD_NORMAL");
+    let c3 = wait_state(&n3, "CHANNELD_NORMAL");
+    assert_eq!(c2["funding_txid"], json!(txid));
+    assert_eq!(c3["funding_txid"], json!(txid));
+    assert_eq!(c2["to_us_msat"], json!(1_000_000u64));
+    assert_eq!(c3["private"], true);
+    assert_eq!(channels(&n1).len(), 2);
+    let listed = ok(&n1, "listpeers", json!({"id": id(&n2)}));
+    assert_eq!(listed["peers"][0]["num_channels"], json!(1));
+    // The funding was recorded as the wallet's own spend: no coin stays reserved.
+    assert_eq!(reserved_coins(&n1), 0);
+
+    // setchannel: every channel, then one by short channel id with a limit it cannot carry.
+    let set = ok(
+        &n1,
+        "setchannel",
+        json!({"id": "all", "feebase": 5000, "feeppm": 300}),
+    );
+    assert_eq!(set["channels"].as_array().unwrap().len(), 2, "{set}");
+    let scid = c2["short_channel_id"].as_str().unwrap();
+    let set = ok(
+        &n1,
+        "setchannel",
+        json!({"id": scid, "htlcmax": 1_000_000_000_000u64, "ignorefeelimits": true}),
+    );
+    let one = &set["channels"][0];
+    assert_eq!(one["short_channel_id"], json!(scid));
+    assert_eq!(one["fee_base_msat"], json!(5000));
+    assert_eq!(one["fee_proportional_millionths"], json!(300));
+    assert_eq!(one["ignore_fee_limits"], true);
+    assert!(one["warning_htlcmax_too_high"].is_string(), "{one}");
+    let capped = one["maximum_htlc_out_msat"].as_u64().unwrap();
+    assert!(capped < 300_000_000 && capped > 290_000_000, "{one}");
+    let listed =
+        ok(&n1, "listpeerchannels", json!({"short_channel_id": scid}))["channels"][0].clone();
+    assert_eq!(listed["fee_base_msat"], json!(5000));
+    assert_eq!(listed["maximum_htlc_out_msat"], json!(capped));
+    assert_eq!(listed["ignore_fee_limits"], true);
+    let e = n1
+        .call("setchannel", json!({"id": id(&n2), "feeppm": 1}))
+        .unwrap();
+    assert!(e.error().is_none(), "a peer id names its channels: {e:?}");
+}
+
+/// A peer that refuses the channel: with `minchannels` 1 the round is redone without it; with
+/// every peer needed, the command fails and nothing is left behind on either side.
+#[test]
+fn multifundchannel_redoes_without_a_refusing_peer_or_leaves_nothing() {
+    let b = Bitcoind::start().unwrap();
+    let n1 = start(&b);
+    let n2 = start(&b);
+    let picky = Node::start(
+        Some(&b),
+        NodeOptions {
+            extra_args: vec!["--min-capacity-sat=1000000".into()],
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    n1.fund_coinbase(&b).unwrap();
+    n2.wait_synced(&b).unwrap();
+    picky.wait_synced(&b).unwrap();
+
+    let e = n1
+        .call(
+            "multifundchannel",
+            json!({"destinations": [dest(&n2, 250_000), dest(&picky, 250_000)]}),
+        )
+        .unwrap();
+    let (code, message) = e.error().expect("picky refuses, so the command fails");
+    assert_eq!(code, -1, "{message}");
+    assert!(channels(&n1).is_empty(), "{:?}", channels(&n1));
+    assert!(channels(&n2).is_empty(), "{:?}", channels(&n2));
+    assert_eq!(reserved_coins(&n1), 0);
+
+    let r = ok(
+        &n1,
+        "multifundchannel",
+        json!({"destinations": [dest(&n2, 250_000), dest(&picky, 250_000)], "minchannels": 1}),
+    );
+    assert_eq!(r["channel_ids"].as_array().unwrap().len(), 1, "{r}");
+    assert_eq!(r["channel_ids"][0]["id"], json!(id(&n2)));
+    assert_eq!(r["failed"][0]["method"], "fundchannel_start");
+    assert_eq!(r["failed"][0]["id"], json!(id(&picky)));
+    b.generate(1).unwrap();
+    wait_state(&n2, "CHANNELD_NORMAL");
+    assert!(channels(&picky).is_empty());
+}
+
+/// A reorganisation moves the funding transaction one block later: both sides follow it to
+/// its new short channel id.
+#[test]
+fn a_funding_reorg_moves_the_short_channel_id() {
+    let b = Bitcoind::start().unwrap();
+    let n1 = start(&b);
+    let n2 = start(&b);
+    n1.fund_coinbase(&b).unwrap();
+    n2.wait_synced(&b).unwrap();
+    let id2 = id(&n2);
+    ok(
+        &n1,
+        "connect",
+        json!({"id": id2, "host": "127.0.0.1", "port": port(&n2)}),
+    );
+    let funded = ok(&n1, "fundchannel", json!({"id": id2, "amount": 300_000}));
+    let txid = funded["txid"].as_str().unwrap().to_string();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while b.rpc("getmempoolentry", json!([txid])).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "funding never reached the mempool"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    b.generate(1).unwrap();
+    let height = b.rpc("getblockcount", json!([])).unwrap().as_u64().unwrap();
+    let first = wait_state(&n1, "CHANNELD_NORMAL")["short_channel_id"].clone();
+    assert!(
+        first.as_str().unwrap().starts_with(&format!("{height}x")),
+        "{first}"
+    );
+    // Replace the funding's block with an empty one, then mine the funding in the next.
+    let hash = b.rpc("getblockhash", json!([height])).unwrap();
+    b.rpc("invalidateblock", json!([hash])).unwrap();
+    let addr = "bcrt1qw508d6qejxtdg4y5r3zarvary0c5xw7kygt080";
+    b.rpc("generateblock", json!([addr, []])).unwrap();
+    b.generate(1).unwrap();
+    let moved = format!("{}x", height + 1);
+    for node in [&n1, &n2] {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let c = channels(node);
+            let scid = c[0]["short_channel_id"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            if scid.starts_with(&moved) {
+                assert_eq!(c[0]["state"], "CHANNELD_NORMAL");
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "scid never moved: {c:?}\n{}",
+                node.log()
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
 }

@@ -50,6 +50,10 @@ pub(super) fn channel_json(m: &Manager, e: &Entry) -> Value {
     }
     o.insert("channel_type".into(), channel_type_json(s.channel_type));
     o.insert("state".into(), json!(ch.state().as_str()));
+    o.insert(
+        "ignore_fee_limits".into(),
+        json!(ch.policy().ignore_fee_limits),
+    );
     o.insert("lost_state".into(), json!(false));
     let perkw = ch.feerate_per_kw();
     o.insert(
@@ -117,17 +121,22 @@ pub(super) fn channel_json(m: &Manager, e: &Entry) -> Value {
         .map(|h| h.amount_msat)
         .sum();
     o.insert("to_us_msat".into(), json!(to_us));
-    o.insert("min_to_us_msat".into(), json!(to_us));
-    o.insert("max_to_us_msat".into(), json!(to_us + in_flight_in));
+    let h = ch.history();
+    o.insert(
+        "min_to_us_msat".into(),
+        json!(h.min_to_us_msat.unwrap_or(to_us).min(to_us)),
+    );
+    o.insert(
+        "max_to_us_msat".into(),
+        json!(h
+            .max_to_us_msat
+            .unwrap_or(0)
+            .max(to_us.saturating_add(in_flight_in))),
+    );
     o.insert("total_msat".into(), json!(total));
-    o.insert(
-        "fee_base_msat".into(),
-        json!(m.ctx.config.get_u64("fee-base").unwrap_or(1)),
-    );
-    o.insert(
-        "fee_proportional_millionths".into(),
-        json!(m.ctx.config.get_u64("fee-per-satoshi").unwrap_or(10)),
-    );
+    let (fee_base, fee_ppm) = super::policy::fees(m, ch);
+    o.insert("fee_base_msat".into(), json!(fee_base));
+    o.insert("fee_proportional_millionths".into(), json!(fee_ppm));
     o.insert(
         "dust_limit_msat".into(),
         json!(s.local.dust_limit_sat * 1000),
@@ -157,14 +166,9 @@ pub(super) fn channel_json(m: &Manager, e: &Entry) -> Value {
         "minimum_htlc_in_msat".into(),
         json!(s.local.htlc_minimum_msat),
     );
-    o.insert(
-        "minimum_htlc_out_msat".into(),
-        json!(s.remote.htlc_minimum_msat),
-    );
-    o.insert(
-        "maximum_htlc_out_msat".into(),
-        json!(s.remote.max_htlc_value_in_flight_msat.min(total)),
-    );
+    let (htlc_min, htlc_max) = super::policy::htlc_limits(ch);
+    o.insert("minimum_htlc_out_msat".into(), json!(htlc_min));
+    o.insert("maximum_htlc_out_msat".into(), json!(htlc_max));
     o.insert("their_to_self_delay".into(), json!(s.remote.to_self_delay));
     o.insert("our_to_self_delay".into(), json!(s.local.to_self_delay));
     o.insert(
@@ -237,4 +241,81 @@ pub(super) fn opening_json(m: &Manager, peer: &PublicKey, p: &PendingOut) -> Val
         "status": ["OPENINGD:Negotiating the channel with the peer."],
         "htlcs": [],
     })
+}
+
+/// The `listclosedchannels` entry of a channel that reached `CLOSED`.
+pub(super) fn closed_json(e: &Entry) -> Value {
+    let ch = &e.ch;
+    let s = ch.setup();
+    let d = ch.data();
+    let h = ch.history();
+    let side = |x: Side| if x == Side::Local { "local" } else { "remote" };
+    let mut o = Map::new();
+    o.insert("peer_id".into(), json!(hex::encode(s.peer_id.serialize())));
+    o.insert("channel_id".into(), json!(hex::encode(s.channel_id)));
+    if let Some(scid) = d.short_channel_id {
+        o.insert("short_channel_id".into(), json!(scid_string(scid)));
+    }
+    let mut alias = Map::new();
+    if let Some(a) = d.remote_alias {
+        alias.insert("remote".into(), json!(scid_string(a)));
+    }
+    o.insert("alias".into(), Value::Object(alias));
+    o.insert("opener".into(), json!(side(s.opener)));
+    if let Some(c) = h.closer {
+        o.insert("closer".into(), json!(side(c)));
+    }
+    o.insert("private".into(), json!(!s.announce));
+    o.insert("channel_type".into(), channel_type_json(s.channel_type));
+    o.insert(
+        "total_local_commitments".into(),
+        json!(d.local_commit.number + 1),
+    );
+    o.insert(
+        "total_remote_commitments".into(),
+        json!(d.remote_commit.number + 1),
+    );
+    o.insert("total_htlcs_sent".into(), json!(d.updates.next_offered_id));
+    o.insert(
+        "funding_txid".into(),
+        json!(s.funding_outpoint.txid.to_string()),
+    );
+    o.insert("funding_outnum".into(), json!(s.funding_outpoint.vout));
+    o.insert("funding_withheld".into(), json!(h.funding_withheld));
+    o.insert("leased".into(), json!(false));
+    if s.push_msat > 0 {
+        o.insert("funding_pushed_msat".into(), json!(s.push_msat));
+    }
+    let total = s.funding_sat * 1000;
+    o.insert("total_msat".into(), json!(total));
+    let (to_us, _) = ch.balances_msat();
+    o.insert("final_to_us_msat".into(), json!(to_us));
+    o.insert(
+        "min_to_us_msat".into(),
+        json!(h.min_to_us_msat.unwrap_or(to_us).min(to_us)),
+    );
+    o.insert(
+        "max_to_us_msat".into(),
+        json!(h.max_to_us_msat.unwrap_or(to_us).max(to_us)),
+    );
+    if let Some(txid) = h.spend_txid {
+        o.insert("last_commitment_txid".into(), json!(txid.to_string()));
+        let known = ch
+            .closing_transaction()
+            .into_iter()
+            .chain(ch.signed_local_commitment().ok())
+            .find(|tx| tx.compute_txid() == txid);
+        if let Some(tx) = known {
+            let out: u64 = tx.output.iter().map(|o| o.value.to_sat()).sum();
+            o.insert(
+                "last_commitment_fee_msat".into(),
+                json!(s.funding_sat.saturating_sub(out) * 1000),
+            );
+        }
+    }
+    o.insert(
+        "close_cause".into(),
+        json!(h.cause.map_or("unknown", |c| c.as_str())),
+    );
+    Value::Object(o)
 }

@@ -26,6 +26,8 @@ use crate::context::NodeContext;
 pub const MAX_PENDING_OPENS_PER_PEER: usize = 4;
 /// At most this many opens in negotiation in all.
 pub const MAX_PENDING_OPENS: usize = 100;
+/// A mutual close this deep is final: the channel moves to `CLOSED` (as CLN forgets it).
+pub const CLOSE_BURIED_DEPTH: u32 = 100;
 
 /// `fundchannel_start`'s request.
 #[derive(Debug, Clone)]
@@ -78,10 +80,13 @@ type Reply<T> = oneshot::Sender<Result<T, RpcError>>;
 #[allow(missing_docs, reason = "internal plumbing")]
 pub enum Request {
     Start(FundStart, Reply<StartedOpen>),
-    Complete(PublicKey, Transaction, bool, Reply<(ChannelId, u32)>),
+    Complete(PublicKey, Transaction, Reply<(ChannelId, u32)>),
     Cancel(PublicKey, Reply<()>),
+    Abandon(ChannelId, String, Reply<()>),
     Close(CloseRequest, Reply<Value>),
     List(Option<PublicKey>, oneshot::Sender<Vec<Value>>),
+    ListClosed(Option<PublicKey>, oneshot::Sender<Vec<Value>>),
+    SetChannel(super::policy::SetChannel, Reply<Vec<Value>>),
 }
 
 /// A handle to the manager.
@@ -108,16 +113,20 @@ impl ChannelsHandle {
 
     /// Gives the funding transaction (signed or not): it must have exactly one output paying
     /// the open's script and amount. Waits for `funding_signed`; returns the channel id and
-    /// the funding output's index. With `broadcast`, the manager broadcasts the transaction
-    /// once the channel is stored.
+    /// the funding output's index once the channel is stored, so the caller may broadcast.
     pub async fn complete(
         &self,
         peer: PublicKey,
         tx: Transaction,
-        broadcast: bool,
     ) -> Result<(ChannelId, u32), RpcError> {
-        self.ask(|r| Request::Complete(peer, tx, broadcast, r))
-            .await
+        self.ask(|r| Request::Complete(peer, tx, r)).await
+    }
+
+    /// Abandons a channel we funded whose funding transaction was never broadcast: the peer
+    /// is told to forget it and the channel is stored as `CLOSED`.
+    pub async fn abandon(&self, channel_id: ChannelId, why: &str) -> Result<(), RpcError> {
+        let why = why.to_string();
+        self.ask(|r| Request::Abandon(channel_id, why, r)).await
     }
 
     /// Abandons an open in progress with `peer`.
@@ -134,6 +143,20 @@ impl ChannelsHandle {
     pub async fn list(&self, peer: Option<PublicKey>) -> Vec<Value> {
         let (tx, rx) = oneshot::channel();
         if self.tx.send(Request::List(peer, tx)).await.is_err() {
+            return Vec::new();
+        }
+        rx.await.unwrap_or_default()
+    }
+
+    /// `setchannel`: sets the relay policy of the channels `req.id` names.
+    pub async fn setchannel(&self, req: super::policy::SetChannel) -> Result<Vec<Value>, RpcError> {
+        self.ask(|r| Request::SetChannel(req, r)).await
+    }
+
+    /// `listclosedchannels` entries.
+    pub async fn list_closed(&self, peer: Option<PublicKey>) -> Vec<Value> {
+        let (tx, rx) = oneshot::channel();
+        if self.tx.send(Request::ListClosed(peer, tx)).await.is_err() {
             return Vec::new();
         }
         rx.await.unwrap_or_default()
@@ -160,7 +183,6 @@ pub(super) struct PendingOut {
     /// The script the funding output must pay, once the peer accepted.
     pub script_pubkey: Option<bitcoin::ScriptBuf>,
     pub complete_reply: Option<Reply<(ChannelId, u32)>>,
-    pub broadcast: Option<Transaction>,
 }
 
 /// The manager's state, owned by its task.
@@ -170,12 +192,16 @@ pub(super) struct Manager {
     pub cfg: LocalConfig,
     pub watch: Arc<FundingWatch>,
     pub channels: HashMap<[u8; 32], Entry>,
+    /// Channels that reached `CLOSED`: kept for `listclosedchannels`, out of every other path.
+    pub closed: HashMap<[u8; 32], Entry>,
     pub conns: HashMap<PublicKey, (ConnId, Features)>,
     pub outbound: HashMap<PublicKey, PendingOut>,
     pub inbound: HashMap<(PublicKey, [u8; 32]), InboundOpen>,
     pub next_dbid: u64,
     pub close_waiters: HashMap<[u8; 32], Vec<CloseWaiter>>,
     pub close_script: Option<Vec<u8>>,
+    /// Channel peers to dial again, and when.
+    pub reconnects: HashMap<PublicKey, super::reconnect::Reconnect>,
 }
 
 /// The queues the manager reads.
@@ -210,18 +236,21 @@ pub fn spawn(
             cfg,
             watch,
             channels: HashMap::new(),
+            closed: HashMap::new(),
             conns: HashMap::new(),
             outbound: HashMap::new(),
             inbound: HashMap::new(),
             next_dbid: 1,
             close_waiters: HashMap::new(),
             close_script: None,
+            reconnects: HashMap::new(),
         };
         if let Err(e) = m.load().await {
             tracing::error!(target: "lightningd", "cannot load channels: {e}");
             m.ctx.shutdown.cancel();
             return;
         }
+        m.plan_all_reconnects();
         m.run(requests, net, chain).await;
     });
 }
@@ -254,18 +283,21 @@ impl Manager {
             if ch.state().is_active() || ch.state() == ChannelState::ClosingdComplete {
                 self.watch.watch(outpoint);
             }
-            self.channels.insert(
-                row.channel_id,
-                Entry {
-                    ch,
-                    opened_height: row.opened_height,
-                    closed_height: row.closed_height,
-                    conf_height,
-                    funding_tx: None,
-                },
-            );
+            let closed = ch.state() == ChannelState::Closed;
+            let entry = Entry {
+                ch,
+                opened_height: row.opened_height,
+                closed_height: row.closed_height,
+                conf_height,
+                funding_tx: None,
+            };
+            if closed {
+                self.closed.insert(row.channel_id, entry);
+            } else {
+                self.channels.insert(row.channel_id, entry);
+            }
         }
-        tracing::info!(target: "lightningd", "loaded {} channel(s)", self.channels.len());
+        tracing::info!(target: "lightningd", "loaded {} channel(s) and {} closed", self.channels.len(), self.closed.len());
         Ok(())
     }
 
@@ -320,8 +352,10 @@ impl Manager {
     async fn request(&mut self, r: Request) {
         match r {
             Request::Start(req, reply) => self.start_open(req, reply).await,
-            Request::Complete(peer, tx, broadcast, reply) => {
-                self.complete_open(peer, tx, broadcast, reply).await
+            Request::Complete(peer, tx, reply) => self.complete_open(peer, tx, reply).await,
+            Request::Abandon(id, why, reply) => {
+                let r = self.abandon(id, &why).await;
+                let _ = reply.send(r);
             }
             Request::Cancel(peer, reply) => {
                 let r = match self.outbound.remove(&peer) {
@@ -356,6 +390,20 @@ impl Manager {
                 }
                 let _ = reply.send(v);
             }
+            Request::SetChannel(req, reply) => {
+                let r = self.setchannel(req).await;
+                let _ = reply.send(r);
+            }
+            Request::ListClosed(peer, reply) => {
+                let mut v: Vec<(u64, Value)> = self
+                    .closed
+                    .values()
+                    .filter(|e| peer.is_none_or(|p| e.ch.setup().peer_id == p))
+                    .map(|e| (e.ch.setup().dbid, super::list::closed_json(e)))
+                    .collect();
+                v.sort_by_key(|(dbid, _)| *dbid);
+                let _ = reply.send(v.into_iter().map(|(_, j)| j).collect());
+            }
         }
     }
 
@@ -373,6 +421,7 @@ impl Manager {
                 features,
             } => {
                 self.conns.insert(node_id, (conn_id, features));
+                self.reconnects.remove(&node_id);
                 let ids: Vec<[u8; 32]> = self.channel_ids_of(&node_id);
                 for id in ids {
                     let Some(e) = self.channels.get_mut(&id) else {
@@ -395,6 +444,7 @@ impl Manager {
                     if let Some(p) = self.outbound.remove(&node_id) {
                         fail_pending(p, "Peer disconnected");
                     }
+                    self.plan_reconnect(node_id, super::reconnect::FIRST_BACKOFF);
                 }
             }
             NetEvent::ChannelError {
@@ -417,7 +467,7 @@ impl Manager {
                 if let Some(e) = self.channels.get_mut(&channel_id.0) {
                     if e.ch.setup().peer_id == node_id && e.ch.state().is_active() {
                         tracing::info!(target: "channeld", "peer failed channel {channel_id}: {text}");
-                        let acts = e.ch.force_close();
+                        let acts = e.ch.peer_failed();
                         self.apply(channel_id.0, acts).await;
                     }
                 }
@@ -472,7 +522,11 @@ impl Manager {
             .await;
             return;
         };
-        e.ch.set_feerate_bounds(lo, hi);
+        if e.ch.policy().ignore_fee_limits {
+            e.ch.set_feerate_bounds(1, u32::MAX);
+        } else {
+            e.ch.set_feerate_bounds(lo, hi);
+        }
         match e.ch.handle_message(&msg) {
             Ok(acts) => self.apply(channel_id.0, acts).await,
             Err(err) => self.protocol_error(channel_id, &peer, err).await,
@@ -614,96 +668,8 @@ impl Manager {
         }
     }
 
-    async fn chain_event(&mut self, ev: ChainEvent) {
-        match ev {
-            ChainEvent::Confirmed {
-                txid,
-                height,
-                txindex,
-                tx,
-            } => {
-                let ids: Vec<[u8; 32]> = self
-                    .channels
-                    .iter()
-                    .filter(|(_, e)| e.ch.setup().funding_outpoint.txid == txid)
-                    .map(|(id, _)| *id)
-                    .collect();
-                for id in ids {
-                    if let Some(e) = self.channels.get_mut(&id) {
-                        e.conf_height = Some(height);
-                        e.funding_tx = Some(tx.clone());
-                    }
-                    self.update_depth(id, Some(txindex)).await;
-                }
-            }
-            ChainEvent::Spent {
-                outpoint,
-                tx,
-                height,
-            } => {
-                let ids: Vec<[u8; 32]> = self
-                    .channels
-                    .iter()
-                    .filter(|(_, e)| e.ch.setup().funding_outpoint == outpoint)
-                    .map(|(id, _)| *id)
-                    .collect();
-                for id in ids {
-                    self.funding_spent(id, &tx, height).await;
-                }
-            }
-        }
-    }
-
-    async fn funding_spent(&mut self, id: [u8; 32], tx: &Transaction, height: u32) {
-        let Some(e) = self.channels.get_mut(&id) else {
-            return;
-        };
-        tracing::info!(target: "lightningd", "channel {}: funding spent by {} at height {height}", hex::encode(id), tx.compute_txid());
-        let acts = e.ch.funding_spent();
-        e.closed_height = Some(height);
-        self.watch.unwatch_tx(&e.ch.setup().funding_outpoint.txid);
-        self.apply(id, acts).await;
-    }
-
-    /// Feeds a channel its funding depth.
-    async fn update_depth(&mut self, id: [u8; 32], txindex: Option<u32>) {
-        let tip = self.tip();
-        let Some(e) = self.channels.get_mut(&id) else {
-            return;
-        };
-        let Some(h) = e.conf_height else { return };
-        if !e.ch.state().is_active() {
-            return;
-        }
-        let depth = tip.saturating_sub(h).saturating_add(1).max(1);
-        let outpoint = e.ch.setup().funding_outpoint;
-        let scid = match (txindex, e.ch.data().short_channel_id) {
-            (Some(i), _) => {
-                fulgur_wire::ShortChannelId::new(h, i, outpoint.vout as u16).map(|s| s.0)
-            }
-            (None, s) => s,
-        };
-        let out = e
-            .funding_tx
-            .as_ref()
-            .and_then(|t| t.output.get(outpoint.vout as usize).cloned());
-        match e.ch.funding_depth(depth, scid, out.as_ref()) {
-            Ok(acts) => self.apply(id, acts).await,
-            Err(err) => {
-                let peer = e.ch.setup().peer_id;
-                self.protocol_error(ChannelId(id), &peer, err).await
-            }
-        }
-    }
-
-    async fn new_tip(&mut self) {
-        let ids: Vec<[u8; 32]> = self.channels.keys().copied().collect();
-        for id in ids {
-            self.update_depth(id, None).await;
-        }
-    }
-
     async fn tick(&mut self) {
+        self.reconnect_due();
         let now = Instant::now();
         let due: Vec<[u8; 32]> = self
             .close_waiters
@@ -810,6 +776,14 @@ impl Manager {
             Err(err) => {
                 let _ = reply.send(Err(RpcError::new(-1, err.to_string())));
             }
+        }
+    }
+
+    /// Moves a channel that reached `CLOSED` out of the live channels.
+    pub(super) fn retire(&mut self, id: [u8; 32]) {
+        if let Some(e) = self.channels.remove(&id) {
+            self.close_waiters.remove(&id);
+            self.closed.insert(id, e);
         }
     }
 

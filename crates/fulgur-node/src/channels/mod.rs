@@ -3,14 +3,18 @@
 //! carries out the machines' actions in order, and a step's `Persist` is committed to the
 //! database before any message or transaction of that step leaves the node.
 
+mod chain;
 mod list;
 mod manager;
 mod opening;
+mod policy;
+mod reconnect;
 mod watch;
 
 pub use manager::{
     request_channel, spawn, ChannelsHandle, CloseRequest, FundStart, Inputs, Request, StartedOpen,
 };
+pub use policy::SetChannel;
 pub use watch::{ChainEvent, FundingWatch};
 
 /// Our channel policy from the config options of the same names.

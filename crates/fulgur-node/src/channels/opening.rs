@@ -113,7 +113,6 @@ impl Manager {
                         start_reply: Some(reply),
                         script_pubkey: None,
                         complete_reply: None,
-                        broadcast: None,
                     },
                 );
             }
@@ -160,7 +159,6 @@ impl Manager {
         &mut self,
         peer: PublicKey,
         tx: Transaction,
-        broadcast: bool,
         reply: Reply<(ChannelId, u32)>,
     ) {
         let Some(p) = self.outbound.get_mut(&peer) else {
@@ -197,7 +195,6 @@ impl Manager {
         match p.open.funding_created(outpoint) {
             Ok(msg) => {
                 p.complete_reply = Some(reply);
-                p.broadcast = broadcast.then_some(tx);
                 self.send_to(&peer, msg.into()).await;
             }
             Err(e) => {
@@ -221,14 +218,10 @@ impl Manager {
         };
         match p.open.on_funding_signed(m) {
             Ok((ch, acts)) => {
-                let tx = p.broadcast.take();
                 let vout = ch.setup().funding_outpoint.vout;
-                match self.adopt(ch, acts, tx.clone()).await {
+                // Answered once the channel is stored: only then may the funding go out.
+                match self.adopt(ch, acts, None).await {
                     Ok(id) => {
-                        // Only now, with the channel stored, may the funding go out.
-                        if let Some(tx) = tx {
-                            self.broadcast(&tx, "funding").await;
-                        }
                         if let Some(r) = p.complete_reply.take() {
                             let _ = r.send(Ok((id, vout)));
                         }
@@ -314,5 +307,24 @@ impl Manager {
         };
         self.close_script = Some(script.clone());
         script
+    }
+
+    /// Abandons a channel we funded whose funding transaction never went out (see
+    /// `Channel::abandon_unfunded`): stored as `CLOSED`, the peer told, then forgotten here.
+    pub(super) async fn abandon(&mut self, id: ChannelId, why: &str) -> Result<(), RpcError> {
+        let Some(e) = self.channels.get_mut(&id.0) else {
+            return Err(RpcError::new(
+                -32602,
+                format!("Channel ID not found: '{id}'"),
+            ));
+        };
+        let acts =
+            e.ch.abandon_unfunded(why)
+                .map_err(|err| RpcError::new(-1, format!("Cannot abandon channel {id}: {err}")))?;
+        let outpoint = e.ch.setup().funding_outpoint;
+        self.apply(id.0, acts).await;
+        self.watch.unwatch(&outpoint);
+        self.retire(id.0);
+        Ok(())
     }
 }

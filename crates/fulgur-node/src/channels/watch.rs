@@ -30,6 +30,12 @@ pub enum ChainEvent {
         /// The block height.
         height: u32,
     },
+    /// A reorganisation disconnected every block above `height`: confirmations and spends
+    /// seen in them are undone (they are reported again when mined anew).
+    Reorg {
+        /// The highest block kept.
+        height: u32,
+    },
 }
 
 /// The txids and outpoints watched, shared between the channel manager and the chain task.
@@ -68,6 +74,20 @@ impl FundingWatch {
             .write()
             .unwrap_or_else(|e| e.into_inner())
             .remove(txid);
+    }
+
+    /// Stops watching a funding output and its transaction (the channel was abandoned).
+    pub fn unwatch(&self, outpoint: &OutPoint) {
+        self.unwatch_tx(&outpoint.txid);
+        self.outpoints
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(outpoint);
+    }
+
+    /// Reports that every block above `height` was disconnected.
+    pub fn disconnected_above(&self, height: u32) {
+        let _ = self.events.send(ChainEvent::Reorg { height });
     }
 
     /// Looks for watched transactions and spends in a connected block.

@@ -1,11 +1,12 @@
 //! Channel commands: `fundchannel`, `fundchannel_start`, `fundchannel_complete`,
-//! `fundchannel_cancel`, `close` and `listpeerchannels`, with Core Lightning v26.06's
+//! `fundchannel_cancel`, `close`, `setchannel`, `listpeerchannels` and `listclosedchannels` (and
+//! `multifundchannel`, in `multifund.rs`), with Core Lightning v26.06's
 //! parameters, results and error codes. The work is the channel manager's.
 
 use super::command;
-use crate::channels::{CloseRequest, FundStart};
+use crate::channels::{CloseRequest, FundStart, SetChannel};
 use crate::context::NodeContext;
-use crate::funding::{self, tx_hex, Flavor};
+use crate::funding::{self, tx_hex, Flavor, OnRefusal};
 use bitcoin::OutPoint;
 use fulgur_channel::{ChannelType, FeeStep};
 use fulgur_rpc::{Call, CommandDef};
@@ -57,6 +58,16 @@ const CLOSE: &[ParamSpec] = &[
     ParamSpec::opt("force_lease_closed", ParamKind::Bool),
     ParamSpec::opt("feerange", ParamKind::Array),
 ];
+const SETCHANNEL: &[ParamSpec] = &[
+    ParamSpec::req("id", ParamKind::String),
+    ParamSpec::opt("feebase", ParamKind::Msat),
+    ParamSpec::opt("feeppm", ParamKind::U32),
+    ParamSpec::opt("htlcmin", ParamKind::Msat),
+    ParamSpec::opt("htlcmax", ParamKind::Msat),
+    ParamSpec::opt("enforcedelay", ParamKind::U32),
+    ParamSpec::opt("ignorefeelimits", ParamKind::Bool),
+];
+const LISTCLOSEDCHANNELS: &[ParamSpec] = &[ParamSpec::opt("id", ParamKind::Pubkey)];
 const LISTPEERCHANNELS: &[ParamSpec] = &[
     ParamSpec::opt("id", ParamKind::Pubkey),
     ParamSpec::opt("short_channel_id", ParamKind::String),
@@ -101,6 +112,24 @@ pub(super) fn defs() -> Vec<CommandDef<NodeContext>> {
             include_str!("../../../../doc/rpc/listpeerchannels.md"),
             listpeerchannels,
         ),
+        command(
+            "setchannel",
+            SETCHANNEL,
+            include_str!("../../../../doc/rpc/setchannel.md"),
+            setchannel,
+        ),
+        command(
+            "listclosedchannels",
+            LISTCLOSEDCHANNELS,
+            include_str!("../../../../doc/rpc/listclosedchannels.md"),
+            listclosedchannels,
+        ),
+        command(
+            "multifundchannel",
+            super::multifund::MULTIFUNDCHANNEL,
+            include_str!("../../../../doc/rpc/multifundchannel.md"),
+            super::multifund::multifundchannel,
+        ),
     ]
 }
 
@@ -130,11 +159,16 @@ fn channel_type_param(call: &Call<NodeContext>) -> Result<Option<ChannelType>, R
 }
 
 fn close_to_param(call: &Call<NodeContext>) -> Result<Option<Vec<u8>>, RpcError> {
-    let Some(text) = call.params.str("close_to") else {
-        return Ok(None);
-    };
-    funding::address_script(text, call.ctx.config.network)
-        .map(|s| Some(s.to_bytes()))
+    match call.params.str("close_to") {
+        Some(text) => close_to_script(&call.ctx, text).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// A `close_to` address's script, or CLN's error.
+pub(super) fn close_to_script(ctx: &NodeContext, text: &str) -> Result<Vec<u8>, RpcError> {
+    funding::address_script(text, ctx.config.network)
+        .map(|s| s.to_bytes())
         .map_err(|_| {
             RpcError::new(
                 INVALID,
@@ -151,7 +185,7 @@ fn feerate_param(call: &Call<NodeContext>) -> Option<FeerateSpec> {
 }
 
 /// The commitment fee rate for a new channel of `channel_type`.
-fn commitment_feerate(ctx: &NodeContext, channel_type: Option<ChannelType>) -> u32 {
+pub(super) fn commitment_feerate(ctx: &NodeContext, channel_type: Option<ChannelType>) -> u32 {
     let fees = ctx.fees.read().unwrap_or_else(|e| e.into_inner());
     let anchors = channel_type != Some(ChannelType::StaticRemoteKey);
     fees.unilateral_close(anchors)
@@ -173,7 +207,7 @@ fn start_request(call: &Call<NodeContext>, amount_sat: u64) -> Result<FundStart,
     })
 }
 
-fn channel_type_json(t: ChannelType) -> Value {
+pub(super) fn channel_type_json(t: ChannelType) -> Value {
     match t {
         ChannelType::StaticRemoteKey => json!({"bits": [12], "names": ["static_remotekey/even"]}),
         ChannelType::AnchorsZeroFeeHtlcTx => {
@@ -232,7 +266,7 @@ async fn fundchannel_complete(call: Call<NodeContext>) -> Result<Value, RpcError
     let (id, _) = call
         .ctx
         .channels
-        .complete(peer(&call)?, received.psbt.unsigned_tx, false)
+        .complete(peer(&call)?, received.psbt.unsigned_tx)
         .await?;
     Ok(json!({"channel_id": hex::encode(id.0), "commitments_secured": true}))
 }
@@ -297,9 +331,7 @@ async fn fundchannel(call: Call<NodeContext>) -> Result<Value, RpcError> {
             return Err(e);
         }
     };
-    // The inputs stay reserved; the manager broadcasts the transaction only once the
-    // channel is stored, and the wallet sees the spend and the change when it is mined.
-    let (id, outnum) = match ctx.channels.complete(peer, tx.clone(), true).await {
+    let (id, outnum) = match ctx.channels.complete(peer, tx.clone()).await {
         Ok(done) => done,
         Err(e) => {
             funding::release(ctx, inputs, u32::MAX).await;
@@ -307,6 +339,15 @@ async fn fundchannel(call: Call<NodeContext>) -> Result<Value, RpcError> {
             return Err(e);
         }
     };
+    // The channel is stored: now the funding goes out, recorded as the wallet's own spend
+    // (its change is ours at once). If bitcoind refuses it, the channel is abandoned.
+    if let Err(e) = funding::broadcast(ctx, &tx, None, OnRefusal::Release).await {
+        let _ = ctx
+            .channels
+            .abandon(id, "funding transaction was refused")
+            .await;
+        return Err(RpcError::new(303, e.message));
+    }
     let txid = tx.compute_txid();
     let mut out = json!({
         "tx": tx_hex(&tx),
@@ -322,7 +363,7 @@ async fn fundchannel(call: Call<NodeContext>) -> Result<Value, RpcError> {
     Ok(out)
 }
 
-fn parse_outpoint(text: &str) -> Option<OutPoint> {
+pub(super) fn parse_outpoint(text: &str) -> Option<OutPoint> {
     let (txid, vout) = text.split_once(':')?;
     Some(OutPoint {
         txid: txid.parse().ok()?,
@@ -421,4 +462,27 @@ async fn listpeerchannels(call: Call<NodeContext>) -> Result<Value, RpcError> {
         channels.retain(|x| x["channel_id"] == c);
     }
     Ok(json!({"channels": channels}))
+}
+
+async fn listclosedchannels(call: Call<NodeContext>) -> Result<Value, RpcError> {
+    let peer = match call.params.str("id") {
+        Some(_) => Some(peer(&call)?),
+        None => None,
+    };
+    let closed = call.ctx.channels.list_closed(peer).await;
+    Ok(json!({"closedchannels": closed}))
+}
+
+async fn setchannel(call: Call<NodeContext>) -> Result<Value, RpcError> {
+    let p = &call.params;
+    let req = SetChannel {
+        id: p.str("id").unwrap_or_default().to_string(),
+        feebase: p.msat("feebase").map(|a| a.msat()),
+        feeppm: p.u64("feeppm").and_then(|v| u32::try_from(v).ok()),
+        htlcmin: p.msat("htlcmin").map(|a| a.msat()),
+        htlcmax: p.msat("htlcmax").map(|a| a.msat()),
+        ignorefeelimits: p.bool("ignorefeelimits"),
+    };
+    let channels = call.ctx.channels.setchannel(req).await?;
+    Ok(json!({ "channels": channels }))
 }

@@ -15,6 +15,7 @@ mod funds;
 mod getinfo;
 mod help;
 mod listconfigs;
+mod multifund;
 mod peers;
 mod stop;
 mod wallet;

@@ -96,7 +96,6 @@ fn features_hex(p: &PeerInfo) -> String {
 }
 
 async fn connect(call: Call<NodeContext>) -> Result<Value, RpcError> {
-    let n = &call.ctx;
     let id_text = call.params.str("id").unwrap_or_default();
     let port = call.params.u64("port").map(|p| p as u16);
     if port == Some(0) {
@@ -104,51 +103,92 @@ async fn connect(call: Call<NodeContext>) -> Result<Value, RpcError> {
             .registry
             .param_error("port", "should be non-zero", &json!(0)));
     }
+    let p = connect_to(&call.ctx, id_text, call.params.str("host"), port)
+        .await
+        .map_err(|e| match e {
+            ConnectError::BadId => call.registry.param_error(
+                "id",
+                "should be a node id",
+                &Value::String(id_text.to_string()),
+            ),
+            ConnectError::Rpc(e) => e,
+        })?;
+    Ok(json!({
+        "id": hex::encode(p.node_id.serialize()),
+        "features": features_hex(&p),
+        "direction": p.direction.as_str(),
+        "address": address_json(&p),
+    }))
+}
+
+/// Why [`connect_to`] failed.
+pub(crate) enum ConnectError {
+    /// The id is not a node id.
+    BadId,
+    /// CLN's error for the failure.
+    Rpc(RpcError),
+}
+
+/// `connect`'s work: `id_text` is a node id with an optional `@host[:port]`, as CLN takes it.
+pub(crate) async fn connect_to(
+    n: &NodeContext,
+    id_text: &str,
+    host: Option<&str>,
+    port: Option<u16>,
+) -> Result<PeerInfo, ConnectError> {
     let req = parse_connect(
         id_text,
-        call.params.str("host"),
+        host,
         port,
         n.config.network.default_lightning_port(),
     )
     .map_err(|msg| {
-        if msg.starts_with("Host ") {
+        ConnectError::Rpc(if msg.starts_with("Host ") {
             RpcError::new(LIGHTNINGD, msg)
         } else {
             RpcError::invalid_params(msg)
-        }
+        })
     })?;
     let id = hex::decode(&req.id)
         .ok()
         .and_then(|b| secp256k1::PublicKey::from_slice(&b).ok())
-        .ok_or_else(|| {
-            call.registry.param_error(
-                "id",
-                "should be a node id",
-                &Value::String(id_text.to_string()),
-            )
-        })?;
+        .ok_or(ConnectError::BadId)?;
     if id.serialize() == n.node_key_id() {
-        return Err(RpcError::new(LIGHTNINGD, "Cannot connect to ourselves"));
+        return Err(ConnectError::Rpc(RpcError::new(
+            LIGHTNINGD,
+            "Cannot connect to ourselves",
+        )));
     }
-    match n.peers.connect(id, req.address).await {
-        Ok(p) => Ok(json!({
-            "id": hex::encode(p.node_id.serialize()),
-            "features": features_hex(&p),
-            "direction": p.direction.as_str(),
-            "address": address_json(&p),
-        })),
-        Err(ConnectFailure::NoAddress) => Err(RpcError::new(
+    let info = n
+        .peers
+        .connect(id, req.address.clone())
+        .await
+        .map_err(|e| ConnectError::Rpc(connect_failure(&req.id, e)))?;
+    // Remembered so channel peers can be reconnected after a disconnection or a restart.
+    if let Some(address) = req.address {
+        let text = address.to_string();
+        let key = id.serialize();
+        let saved = n
+            .onchain
+            .with_store(move |s| Ok(s.save_peer_address(&key, &text)?))
+            .await;
+        if let Err(e) = saved {
+            tracing::warn!(target: "lightningd", "cannot remember the address of {id}: {e}");
+        }
+    }
+    Ok(info)
+}
+
+fn connect_failure(id: &str, e: ConnectFailure) -> RpcError {
+    match e {
+        ConnectFailure::NoAddress => RpcError::new(
             codes::CONNECT_NO_KNOWN_ADDRESS,
-            format!(
-                "Unable to connect, no address known for peer {}: give one as id@host:port",
-                req.id
-            ),
-        )),
-        Err(ConnectFailure::Failed(e)) => Err(RpcError::new(e.code(), e.to_string())),
-        Err(ConnectFailure::ShuttingDown) => Err(RpcError::new(
-            codes::LIGHTNINGD_SHUTDOWN,
-            "lightningd is shutting down",
-        )),
+            format!("Unable to connect, no address known for peer {id}: give one as id@host:port"),
+        ),
+        ConnectFailure::Failed(e) => RpcError::new(e.code(), e.to_string()),
+        ConnectFailure::ShuttingDown => {
+            RpcError::new(codes::LIGHTNINGD_SHUTDOWN, "lightningd is shutting down")
+        }
     }
 }
 
@@ -178,7 +218,14 @@ async fn listpeers(call: Call<NodeContext>) -> Result<Value, RpcError> {
             ));
         }
     }
-    let peers: Vec<Value> = call
+    // Channels per peer: peers with channels are listed even while disconnected, as CLN does.
+    let mut per_peer: std::collections::BTreeMap<String, u64> = std::collections::BTreeMap::new();
+    for c in call.ctx.channels.list(only).await {
+        if let Some(p) = c["peer_id"].as_str() {
+            *per_peer.entry(p.to_string()).or_default() += 1;
+        }
+    }
+    let mut peers: Vec<Value> = call
         .ctx
         .peers
         .list()
@@ -186,15 +233,22 @@ async fn listpeers(call: Call<NodeContext>) -> Result<Value, RpcError> {
         .into_iter()
         .filter(|p| only.is_none_or(|id| p.node_id == id))
         .map(|p| {
+            let id = hex::encode(p.node_id.serialize());
+            let n = per_peer.remove(&id).unwrap_or(0);
             json!({
-                "id": hex::encode(p.node_id.serialize()),
+                "id": id,
                 "connected": true,
-                "num_channels": 0,
+                "num_channels": n,
                 "netaddr": [p.addr.to_string()],
                 "features": features_hex(&p),
             })
         })
         .collect();
+    peers.extend(
+        per_peer
+            .into_iter()
+            .map(|(id, n)| json!({"id": id, "connected": false, "num_channels": n})),
+    );
     Ok(json!({"peers": peers}))
 }
 

@@ -1,0 +1,167 @@
+//! What the chain tells the channels (BOLT 2 "Channel Establishment" lock-in, and the close
+//! being mined): funding confirmations and their depth, funding spends, reorganisations, and
+//! mutual closes buried deep enough to be final.
+
+use bitcoin::Transaction;
+use fulgur_channel::{Action, ChannelState};
+use fulgur_wire::ChannelId;
+
+use super::manager::{Manager, CLOSE_BURIED_DEPTH};
+use super::watch::ChainEvent;
+
+impl Manager {
+    pub(super) async fn chain_event(&mut self, ev: ChainEvent) {
+        match ev {
+            ChainEvent::Confirmed {
+                txid,
+                height,
+                txindex,
+                tx,
+            } => {
+                let ids: Vec<[u8; 32]> = self
+                    .channels
+                    .iter()
+                    .filter(|(_, e)| e.ch.setup().funding_outpoint.txid == txid)
+                    .map(|(id, _)| *id)
+                    .collect();
+                for id in ids {
+                    if let Some(e) = self.channels.get_mut(&id) {
+                        e.conf_height = Some(height);
+                        e.funding_tx = Some(tx.clone());
+                    }
+                    self.update_depth(id, Some(txindex)).await;
+                }
+            }
+            ChainEvent::Spent {
+                outpoint,
+                tx,
+                height,
+            } => {
+                let ids: Vec<[u8; 32]> = self
+                    .channels
+                    .iter()
+                    .filter(|(_, e)| e.ch.setup().funding_outpoint == outpoint)
+                    .map(|(id, _)| *id)
+                    .collect();
+                for id in ids {
+                    self.funding_spent(id, &tx, height).await;
+                }
+            }
+            ChainEvent::Reorg { height } => self.reorg(height).await,
+        }
+    }
+
+    /// Blocks above `height` are gone: a funding confirmed there is unconfirmed again (its
+    /// depth restarts when it is mined anew, with its new short channel id), and a close
+    /// mined there is not final any more.
+    async fn reorg(&mut self, height: u32) {
+        let mut changed = Vec::new();
+        for (id, e) in self.channels.iter_mut() {
+            if e.conf_height.is_some_and(|h| h > height) {
+                tracing::info!(target: "lightningd", "channel {}: funding transaction unconfirmed by a reorg", hex::encode(id));
+                e.conf_height = None;
+                e.funding_tx = None;
+                if let Ok(acts) = e.ch.funding_depth(0, None, None) {
+                    if acts.contains(&Action::Persist) {
+                        changed.push(*id);
+                    }
+                }
+            }
+            if e.closed_height.is_some_and(|h| h > height) {
+                tracing::info!(target: "lightningd", "channel {}: closing transaction unconfirmed by a reorg", hex::encode(id));
+                e.closed_height = None;
+                changed.push(*id);
+            }
+        }
+        for id in changed {
+            if let Err(e) = self.persist(id).await {
+                tracing::error!(target: "channeld", "cannot store channel {}: {e}; stopping", hex::encode(id));
+                self.ctx.shutdown.cancel();
+                return;
+            }
+        }
+    }
+
+    async fn funding_spent(&mut self, id: [u8; 32], tx: &Transaction, height: u32) {
+        let Some(e) = self.channels.get_mut(&id) else {
+            return;
+        };
+        tracing::info!(target: "lightningd", "channel {}: funding spent by {} at height {height}", hex::encode(id), tx.compute_txid());
+        let acts = e.ch.funding_spent(tx);
+        e.closed_height = Some(height);
+        self.watch.unwatch_tx(&e.ch.setup().funding_outpoint.txid);
+        self.apply(id, acts).await;
+    }
+
+    /// Feeds a channel its funding depth.
+    async fn update_depth(&mut self, id: [u8; 32], txindex: Option<u32>) {
+        let tip = self.tip();
+        let Some(e) = self.channels.get_mut(&id) else {
+            return;
+        };
+        let Some(h) = e.conf_height else { return };
+        if !e.ch.state().is_active() {
+            return;
+        }
+        let depth = tip.saturating_sub(h).saturating_add(1).max(1);
+        let outpoint = e.ch.setup().funding_outpoint;
+        let scid = match (txindex, e.ch.data().short_channel_id) {
+            (Some(i), _) => {
+                fulgur_wire::ShortChannelId::new(h, i, outpoint.vout as u16).map(|s| s.0)
+            }
+            (None, s) => s,
+        };
+        let out = e
+            .funding_tx
+            .as_ref()
+            .and_then(|t| t.output.get(outpoint.vout as usize).cloned());
+        match e.ch.funding_depth(depth, scid, out.as_ref()) {
+            Ok(acts) => self.apply(id, acts).await,
+            Err(err) => {
+                let peer = e.ch.setup().peer_id;
+                self.protocol_error(ChannelId(id), &peer, err).await
+            }
+        }
+    }
+
+    pub(super) async fn new_tip(&mut self) {
+        let ids: Vec<[u8; 32]> = self.channels.keys().copied().collect();
+        for id in ids {
+            self.update_depth(id, None).await;
+        }
+        self.retire_buried_closes().await;
+    }
+
+    /// Mutual closes buried [`CLOSE_BURIED_DEPTH`] deep are done: `CLOSED`, then kept only
+    /// for `listclosedchannels`. (Unilateral closes wait for the on-chain resolver.)
+    async fn retire_buried_closes(&mut self) {
+        let tip = self.tip();
+        let due: Vec<[u8; 32]> = self
+            .channels
+            .iter()
+            .filter(|(_, e)| {
+                e.ch.state() == ChannelState::Onchain
+                    && e.ch.history().mutual_close
+                    && e.closed_height
+                        .is_some_and(|h| tip.saturating_sub(h) + 1 >= CLOSE_BURIED_DEPTH)
+            })
+            .map(|(id, _)| *id)
+            .collect();
+        for id in due {
+            let Some(e) = self.channels.get_mut(&id) else {
+                continue;
+            };
+            let outpoint = e.ch.setup().funding_outpoint;
+            match e.ch.resolved() {
+                Ok(acts) => {
+                    self.apply(id, acts).await;
+                    self.watch.unwatch(&outpoint);
+                    self.retire(id);
+                }
+                Err(err) => {
+                    tracing::warn!(target: "lightningd", "channel {}: {err}", hex::encode(id))
+                }
+            }
+        }
+    }
+}
