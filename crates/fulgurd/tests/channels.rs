@@ -535,3 +535,63 @@ fn a_funding_reorg_moves_the_short_channel_id() {
         }
     }
 }
+
+/// `close` with a short `unilateraltimeout` while the peer is gone: our latest commitment is
+/// broadcast, with the peer's balance on it, and the channel follows it on chain.
+#[test]
+fn close_falls_back_to_our_commitment_when_the_peer_is_gone() {
+    let b = Bitcoind::start().unwrap();
+    let n1 = start(&b);
+    let mut n2 = start(&b);
+    n1.fund_coinbase(&b).unwrap();
+    n2.wait_synced(&b).unwrap();
+    let id2 = id(&n2);
+    ok(
+        &n1,
+        "connect",
+        json!({"id": id2, "host": "127.0.0.1", "port": port(&n2)}),
+    );
+    let funded = ok(
+        &n1,
+        "fundchannel",
+        json!({"id": id2, "amount": 300_000, "push_msat": 50_000_000}),
+    );
+    wait_state(&n2, "CHANNELD_AWAITING_LOCKIN");
+    b.generate(1).unwrap();
+    wait_state(&n1, "CHANNELD_NORMAL");
+    wait_state(&n2, "CHANNELD_NORMAL");
+    kill9(&mut n2);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while channels(&n1)[0]["peer_connected"] != false {
+        assert!(Instant::now() < deadline, "n1 never saw n2 go");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let closed = ok(&n1, "close", json!({"id": id2, "unilateraltimeout": 1}));
+    assert_eq!(closed["type"], "unilateral", "{closed}");
+    let txid = closed["txids"][0].as_str().unwrap().to_string();
+    wait_state(&n1, "AWAITING_UNILATERAL");
+    let tx = b.rpc("getrawtransaction", json!([txid, true])).unwrap();
+    assert_eq!(tx["vin"][0]["txid"], funded["txid"]);
+    let values: Vec<u64> = tx["vout"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| (o["value"].as_f64().unwrap() * 1e8).round() as u64)
+        .collect();
+    assert!(values.contains(&50_000), "the peer's balance: {values:?}");
+    assert_eq!(
+        values.iter().filter(|v| **v == 330).count(),
+        2,
+        "two anchors: {values:?}"
+    );
+    b.generate(1).unwrap();
+    wait_state(&n1, "ONCHAIN");
+    // Not a mutual close: it waits for the on-chain resolver rather than being retired.
+    b.generate(100).unwrap();
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(channels(&n1)[0]["state"], "ONCHAIN");
+    assert!(ok(&n1, "listclosedchannels", json!({}))["closedchannels"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+}
