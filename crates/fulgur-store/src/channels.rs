@@ -2,7 +2,7 @@
 //! replaced in one transaction; the node waits for the commit before it lets the messages,
 //! signatures or transactions of that step leave (persist before send).
 
-use rusqlite::params;
+use rusqlite::{params, OptionalExtension};
 
 use crate::error::StoreError;
 use crate::store::Store;
@@ -24,6 +24,49 @@ pub struct ChannelRow {
     pub opened_height: u32,
     /// The block height when the channel was closed, if it was.
     pub closed_height: Option<u32>,
+}
+
+/// One HTLC as `listhtlcs` lists it, written with its channel's step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HtlcRow {
+    /// The channel's dbid.
+    pub channel_dbid: u64,
+    /// Whether we offered it (`out`) rather than the peer (`in`).
+    pub offered: bool,
+    /// The id its offerer gave it.
+    pub htlc_id: u64,
+    /// Its amount.
+    pub amount_msat: u64,
+    /// Its expiry height.
+    pub cltv_expiry: u32,
+    /// Its payment hash.
+    pub payment_hash: [u8; 32],
+    /// Its state's CLN name.
+    pub state: String,
+}
+
+/// A stored HTLC with its indexes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredHtlc {
+    /// 1-based order of creation.
+    pub created_index: u64,
+    /// 1-based order of its latest change, if it changed since it was created.
+    pub updated_index: Option<u64>,
+    /// The HTLC.
+    pub htlc: HtlcRow,
+}
+
+/// Which HTLCs [`Store::htlcs`] lists, and in what order.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct HtlcQuery {
+    /// Only this channel's.
+    pub channel_dbid: Option<u64>,
+    /// Order by `updated_index` (only HTLCs that changed) instead of `created_index`.
+    pub by_updated: bool,
+    /// The first index to list.
+    pub start: Option<u64>,
+    /// At most this many.
+    pub limit: Option<u32>,
 }
 
 fn to_i64(v: u64) -> Result<i64, StoreError> {
@@ -62,6 +105,134 @@ impl Store {
         }
         tx.commit()?;
         Ok(())
+    }
+
+    /// Stores a channel's step and its HTLCs' new states in one transaction: a new HTLC gets
+    /// the next `created_index`, a changed one the next `updated_index`.
+    pub fn save_channel_with_htlcs(
+        &mut self,
+        row: &ChannelRow,
+        htlcs: &[HtlcRow],
+    ) -> Result<(), StoreError> {
+        let tx = self.write_tx()?;
+        tx.execute(
+            "INSERT INTO channels (dbid, peer_id, channel_id, state, record, opened_height, closed_height)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+             ON CONFLICT (dbid) DO UPDATE SET
+                state = excluded.state, record = excluded.record,
+                closed_height = excluded.closed_height",
+            params![
+                to_i64(row.dbid)?,
+                &row.peer_id[..],
+                &row.channel_id[..],
+                row.state,
+                row.record,
+                row.opened_height,
+                row.closed_height
+            ],
+        )?;
+        for h in htlcs {
+            let key = params![
+                to_i64(h.channel_dbid)?,
+                i64::from(!h.offered),
+                to_i64(h.htlc_id)?
+            ];
+            let old: Option<String> = tx
+                .query_row(
+                    "SELECT state FROM htlcs WHERE channel_dbid = ?1 AND direction = ?2 AND htlc_id = ?3",
+                    key,
+                    |r| r.get(0),
+                )
+                .optional()?;
+            match old {
+                None => {
+                    tx.execute(
+                        "INSERT INTO htlcs (channel_dbid, direction, htlc_id, amount_msat, cltv_expiry, payment_hash, state)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                        params![
+                            to_i64(h.channel_dbid)?,
+                            i64::from(!h.offered),
+                            to_i64(h.htlc_id)?,
+                            to_i64(h.amount_msat)?,
+                            h.cltv_expiry,
+                            &h.payment_hash[..],
+                            h.state
+                        ],
+                    )?;
+                }
+                Some(s) if s == h.state => {}
+                Some(_) => {
+                    tx.execute(
+                        "UPDATE htlcs SET state = ?4,
+                            updated_index = (SELECT COALESCE(MAX(updated_index), 0) + 1 FROM htlcs)
+                         WHERE channel_dbid = ?1 AND direction = ?2 AND htlc_id = ?3",
+                        params![
+                            to_i64(h.channel_dbid)?,
+                            i64::from(!h.offered),
+                            to_i64(h.htlc_id)?,
+                            h.state
+                        ],
+                    )?;
+                }
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The stored HTLCs `q` asks for.
+    pub fn htlcs(&self, q: HtlcQuery) -> Result<Vec<StoredHtlc>, StoreError> {
+        let order = if q.by_updated {
+            "updated_index"
+        } else {
+            "created_index"
+        };
+        let sql = format!(
+            "SELECT created_index, updated_index, channel_dbid, direction, htlc_id, amount_msat,
+                    cltv_expiry, payment_hash, state
+             FROM htlcs
+             WHERE (?1 IS NULL OR channel_dbid = ?1) AND {order} >= ?2
+             ORDER BY {order} LIMIT ?3"
+        );
+        let dbid = q.channel_dbid.map(to_i64).transpose()?;
+        let start = to_i64(q.start.unwrap_or(0))?;
+        let limit = q.limit.map_or(-1, i64::from);
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map(params![dbid, start, limit], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, Option<i64>>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, i64>(3)?,
+                r.get::<_, i64>(4)?,
+                r.get::<_, i64>(5)?,
+                r.get::<_, u32>(6)?,
+                r.get::<_, Vec<u8>>(7)?,
+                r.get::<_, String>(8)?,
+            ))
+        })?;
+        let corrupt = |what: &str| StoreError::Corrupt(format!("htlcs: bad {what}"));
+        let mut out = Vec::new();
+        for row in rows {
+            let (created, updated, dbid, direction, id, amount, cltv, hash, state) = row?;
+            out.push(StoredHtlc {
+                created_index: u64::try_from(created).map_err(|_| corrupt("created_index"))?,
+                updated_index: updated
+                    .map(u64::try_from)
+                    .transpose()
+                    .map_err(|_| corrupt("updated_index"))?,
+                htlc: HtlcRow {
+                    channel_dbid: u64::try_from(dbid).map_err(|_| corrupt("channel_dbid"))?,
+                    offered: direction == 0,
+                    htlc_id: u64::try_from(id).map_err(|_| corrupt("htlc_id"))?,
+                    amount_msat: u64::try_from(amount).map_err(|_| corrupt("amount_msat"))?,
+                    cltv_expiry: cltv,
+                    payment_hash: hash.try_into().map_err(|_| corrupt("payment_hash"))?,
+                    state,
+                },
+            });
+        }
+        Ok(out)
     }
 
     /// Every stored channel, by dbid.
@@ -135,5 +306,93 @@ mod tests {
         // Another channel may not take the same channel id.
         let dup = ChannelRow { dbid: 4, ..row };
         assert!(s.save_channel(&dup).is_err());
+    }
+
+    #[test]
+    fn htlcs_are_created_updated_and_listed_by_either_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Store::open(dir.path().join("t.sqlite3")).unwrap();
+        let row = ChannelRow {
+            dbid: 1,
+            peer_id: [2; 33],
+            channel_id: [7; 32],
+            state: "CHANNELD_NORMAL".into(),
+            record: "{}".into(),
+            opened_height: 101,
+            closed_height: None,
+        };
+        let h = |id: u64, offered: bool, state: &str| HtlcRow {
+            channel_dbid: 1,
+            offered,
+            htlc_id: id,
+            amount_msat: 1000 + id,
+            cltv_expiry: 500,
+            payment_hash: [id as u8; 32],
+            state: state.into(),
+        };
+        s.save_channel_with_htlcs(
+            &row,
+            &[h(0, true, "SENT_ADD_HTLC"), h(0, false, "RCVD_ADD_COMMIT")],
+        )
+        .unwrap();
+        // The same state again changes nothing; a new one takes the next updated_index.
+        s.save_channel_with_htlcs(&row, &[h(0, true, "SENT_ADD_HTLC")])
+            .unwrap();
+        s.save_channel_with_htlcs(
+            &row,
+            &[h(0, true, "SENT_ADD_COMMIT"), h(1, true, "SENT_ADD_HTLC")],
+        )
+        .unwrap();
+        s.save_channel_with_htlcs(&row, &[h(0, false, "SENT_ADD_REVOCATION")])
+            .unwrap();
+        let all = s.htlcs(HtlcQuery::default()).unwrap();
+        let summary: Vec<(u64, Option<u64>, bool, u64, &str)> = all
+            .iter()
+            .map(|x| {
+                (
+                    x.created_index,
+                    x.updated_index,
+                    x.htlc.offered,
+                    x.htlc.htlc_id,
+                    x.htlc.state.as_str(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                (1, Some(1), true, 0, "SENT_ADD_COMMIT"),
+                (2, Some(2), false, 0, "SENT_ADD_REVOCATION"),
+                (3, None, true, 1, "SENT_ADD_HTLC"),
+            ]
+        );
+        assert_eq!(all[1].htlc, h(0, false, "SENT_ADD_REVOCATION"));
+        let updated = s
+            .htlcs(HtlcQuery {
+                by_updated: true,
+                start: Some(2),
+                ..HtlcQuery::default()
+            })
+            .unwrap();
+        assert_eq!(updated.len(), 1);
+        assert_eq!(updated[0].created_index, 2);
+        let limited = s
+            .htlcs(HtlcQuery {
+                start: Some(2),
+                limit: Some(1),
+                ..HtlcQuery::default()
+            })
+            .unwrap();
+        assert_eq!(limited.len(), 1);
+        assert_eq!(limited[0].created_index, 2);
+        assert!(s
+            .htlcs(HtlcQuery {
+                channel_dbid: Some(9),
+                ..HtlcQuery::default()
+            })
+            .unwrap()
+            .is_empty());
+        // The channel row went in with them.
+        assert_eq!(s.channels().unwrap()[0].state, "CHANNELD_NORMAL");
     }
 }

@@ -20,7 +20,7 @@ mod schema;
 mod store;
 mod types;
 
-pub use channels::ChannelRow;
+pub use channels::{ChannelRow, HtlcQuery, HtlcRow, StoredHtlc};
 pub use error::{ReserveError, SelectError, StoreError};
 pub use keys::{MAX_KEYINDEX, VAR_MAX_KEYINDEX};
 pub use schema::{MIGRATIONS, SCHEMA_VERSION};

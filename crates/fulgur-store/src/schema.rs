@@ -85,11 +85,25 @@ CREATE TABLE channels (
 CREATE INDEX channels_peer ON channels (peer_id);
 "#,
     // 3: peers' addresses, so channel peers are reconnected after a disconnection or a
-    // restart (the address we last reached each one at).
+    // restart (the address we last reached each one at); every HTLC our channels ever
+    // carried, with its latest state (`listhtlcs`).
     r#"
 CREATE TABLE peers (
     node_id BLOB PRIMARY KEY NOT NULL CHECK (length(node_id) = 33),
     address TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE htlcs (
+    created_index INTEGER PRIMARY KEY NOT NULL CHECK (created_index > 0),
+    updated_index INTEGER UNIQUE CHECK (updated_index IS NULL OR updated_index > 0),
+    channel_dbid INTEGER NOT NULL REFERENCES channels(dbid),
+    direction INTEGER NOT NULL CHECK (direction IN (0, 1)),
+    htlc_id INTEGER NOT NULL CHECK (htlc_id >= 0),
+    amount_msat INTEGER NOT NULL CHECK (amount_msat >= 0),
+    cltv_expiry INTEGER NOT NULL CHECK (cltv_expiry >= 0),
+    payment_hash BLOB NOT NULL CHECK (length(payment_hash) = 32),
+    state TEXT NOT NULL,
+    UNIQUE (channel_dbid, direction, htlc_id)
 ) STRICT;
 "#,
 ];
@@ -256,6 +270,7 @@ mod tests {
                 "addresses",
                 "blocks",
                 "channels",
+                "htlcs",
                 "outputs",
                 "peers",
                 "prepared_txs",

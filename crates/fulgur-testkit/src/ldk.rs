@@ -315,6 +315,19 @@ impl LdkPeer {
             .unwrap_or_default())
     }
 
+    /// Sends a spontaneous (keysend) payment of `amount_msat` to `node_id` (hex); returns the
+    /// payment id.
+    pub fn spontaneous_send(&mut self, node_id: &str, amount_msat: u64) -> Result<String> {
+        let r = self.call(
+            "spontaneous_send",
+            json!({"node_id": node_id, "amount_msat": amount_msat}),
+        )?;
+        Ok(r["payment_id"]
+            .as_str()
+            .context("spontaneous_send: no payment_id")?
+            .to_string())
+    }
+
     /// Starts a cooperative close of the channel `user_channel_id` with `counterparty`
     /// (node id hex); a `channel_closed` event follows.
     pub fn close_channel(&mut self, user_channel_id: &str, counterparty: &str) -> Result<()> {

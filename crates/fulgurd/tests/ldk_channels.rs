@@ -185,3 +185,88 @@ fn ldk_node_opens_to_fulgurd_and_closes() {
         std::thread::sleep(Duration::from_millis(250));
     }
 }
+
+/// An HTLC from ldk-node (a keysend fulgurd cannot settle yet, so it stays committed): it is
+/// committed on both sides, and `listhtlcs` lists it with its channel, indexes and state, also
+/// after a restart.
+#[test]
+fn an_htlc_from_ldk_node_is_listed_by_listhtlcs() {
+    let b = Bitcoind::start().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let opts = NodeOptions {
+        lightning_dir: Some(dir.path().to_path_buf()),
+        extra_args: vec![format!("--addr=127.0.0.1:{port}")],
+        ..Default::default()
+    };
+    let mut node = Node::start(Some(&b), opts.clone()).unwrap();
+    let id = node.rpc("getinfo", json!({})).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut ldk = LdkPeer::start(&b).unwrap();
+    ldk.fund(&b, 1).unwrap();
+    node.wait_synced(&b).unwrap();
+    ldk.open_channel(&id, &format!("127.0.0.1:{port}"), 200_000, None, false)
+        .unwrap();
+    ldk.wait_event("channel_pending", Duration::from_secs(30))
+        .unwrap_or_else(|e| panic!("{e}\n{}", node.log()));
+    mine_until(&b, &mut ldk, "ldk channel usable", |l| {
+        ldk_channel(l).is_some_and(|c| c["is_usable"] == true)
+    });
+    let ours = wait_state(&node, "CHANNELD_NORMAL");
+    let scid = ours["short_channel_id"].as_str().unwrap().to_string();
+    ldk.spontaneous_send(&id, 5_000_000)
+        .unwrap_or_else(|e| panic!("{e}\n{}", node.log()));
+    // Fully committed on our side: the peer's add is irrevocably in both commitments.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let htlc = loop {
+        let c = channel(&node).unwrap();
+        if let Some(h) = c["htlcs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|h| h["state"] == "RCVD_ADD_ACK_REVOCATION")
+        {
+            break h.clone();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "HTLC never committed: {c}\n{}",
+            node.log()
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    };
+    assert_eq!(htlc["direction"], "in");
+    let check = |node: &Node| {
+        let listed = node.rpc("listhtlcs", json!({})).unwrap();
+        if fulgur_testkit::schema::schema_dir().is_some() {
+            fulgur_testkit::schema::check_response("listhtlcs", &listed).unwrap();
+        }
+        let all = listed["htlcs"].as_array().unwrap().clone();
+        assert_eq!(all.len(), 1, "{listed}");
+        let h = &all[0];
+        assert_eq!(h["short_channel_id"], json!(scid));
+        assert_eq!(h["direction"], "in");
+        assert_eq!(h["id"], htlc["id"]);
+        assert_eq!(h["amount_msat"], json!(5_000_000u64));
+        assert_eq!(h["expiry"], htlc["expiry"]);
+        assert_eq!(h["payment_hash"], htlc["payment_hash"]);
+        assert_eq!(h["state"], "RCVD_ADD_ACK_REVOCATION");
+        assert_eq!(h["created_index"], json!(1));
+        assert!(h["updated_index"].as_u64().unwrap() >= 1, "{h}");
+        let by_scid = node.rpc("listhtlcs", json!({"id": scid})).unwrap();
+        assert_eq!(by_scid["htlcs"], listed["htlcs"]);
+        let later = node
+            .rpc("listhtlcs", json!({"index": "created", "start": 2}))
+            .unwrap();
+        assert!(later["htlcs"].as_array().unwrap().is_empty());
+    };
+    check(&node);
+    // Stored, not just in memory.
+    node.stop();
+    let node = Node::start(Some(&b), opts).unwrap();
+    check(&node);
+    let e = node.call("listhtlcs", json!({"id": "1x1x1"})).unwrap();
+    assert_eq!(e.error().unwrap().0, -32602);
+}

@@ -447,6 +447,16 @@ fn handle(node: &Node, method: &str, params: &Value) -> (Result<Value, String>, 
                     .iter().map(|l| format!("{l:?}")).collect::<Vec<_>>(),
             }))
         }
+        "spontaneous_send" => (|| {
+            let node_id = params_pubkey(params, "node_id")?;
+            let amount_msat = params_u64(params, "amount_msat")?
+                .ok_or("missing integer param \"amount_msat\"")?;
+            let id = node
+                .spontaneous_payment()
+                .send(amount_msat, node_id, None)
+                .map_err(node_err)?;
+            Ok(json!({ "payment_id": hex_bytes(&id.0) }))
+        })(),
         "sync" => node.sync_wallets().map(|_| Value::Null).map_err(node_err),
         "stop" => {
             let r = node.stop().map(|_| Value::Null).map_err(node_err);
@@ -723,4 +733,8 @@ fn main() {
 
     // stdin closed: the controlling process is done with us.
     stop_and_exit(&node, 0);
+}
+
+fn hex_bytes(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
 }

@@ -87,6 +87,7 @@ pub enum Request {
     List(Option<PublicKey>, oneshot::Sender<Vec<Value>>),
     ListClosed(Option<PublicKey>, oneshot::Sender<Vec<Value>>),
     SetChannel(super::policy::SetChannel, Reply<Vec<Value>>),
+    ListHtlcs(super::htlcs::ListHtlcs, Reply<Vec<Value>>),
 }
 
 /// A handle to the manager.
@@ -153,6 +154,11 @@ impl ChannelsHandle {
         self.ask(|r| Request::SetChannel(req, r)).await
     }
 
+    /// `listhtlcs` entries.
+    pub async fn list_htlcs(&self, req: super::htlcs::ListHtlcs) -> Result<Vec<Value>, RpcError> {
+        self.ask(|r| Request::ListHtlcs(req, r)).await
+    }
+
     /// `listclosedchannels` entries.
     pub async fn list_closed(&self, peer: Option<PublicKey>) -> Vec<Value> {
         let (tx, rx) = oneshot::channel();
@@ -165,6 +171,8 @@ impl ChannelsHandle {
 
 pub(super) struct Entry {
     pub ch: Channel,
+    /// The HTLCs as last stored (for `listhtlcs`'s history).
+    pub htlcs_seen: super::htlcs::Seen,
     pub opened_height: u32,
     pub closed_height: Option<u32>,
     /// The funding transaction's block height, once mined.
@@ -285,6 +293,7 @@ impl Manager {
             }
             let closed = ch.state() == ChannelState::Closed;
             let entry = Entry {
+                htlcs_seen: super::htlcs::seen(&ch),
                 ch,
                 opened_height: row.opened_height,
                 closed_height: row.closed_height,
@@ -389,6 +398,10 @@ impl Manager {
                     }
                 }
                 let _ = reply.send(v);
+            }
+            Request::ListHtlcs(req, reply) => {
+                let r = self.list_htlcs(req).await;
+                let _ = reply.send(r);
             }
             Request::SetChannel(req, reply) => {
                 let r = self.setchannel(req).await;
@@ -577,11 +590,16 @@ impl Manager {
             opened_height: e.opened_height,
             closed_height: e.closed_height,
         };
+        let (htlcs, seen) = super::htlcs::changes(&e.ch, &e.htlcs_seen);
         self.ctx
             .onchain
-            .with_store(move |s| Ok(s.save_channel(&row)?))
+            .with_store(move |s| Ok(s.save_channel_with_htlcs(&row, &htlcs)?))
             .await
-            .map_err(|e| e.to_string())
+            .map_err(|e| e.to_string())?;
+        if let Some(e) = self.channels.get_mut(&id) {
+            e.htlcs_seen = seen;
+        }
+        Ok(())
     }
 
     /// Carries out a channel's actions in order; nothing after a failed `Persist` happens.
@@ -848,6 +866,7 @@ impl Manager {
         self.channels.insert(
             id.0,
             Entry {
+                htlcs_seen: Default::default(),
                 ch,
                 opened_height,
                 closed_height: None,

@@ -4,6 +4,7 @@
 //! database before any message or transaction of that step leaves the node.
 
 mod chain;
+mod htlcs;
 mod list;
 mod manager;
 mod opening;
@@ -11,6 +12,7 @@ mod policy;
 mod reconnect;
 mod watch;
 
+pub use htlcs::ListHtlcs;
 pub use manager::{
     request_channel, spawn, ChannelsHandle, CloseRequest, FundStart, Inputs, Request, StartedOpen,
 };

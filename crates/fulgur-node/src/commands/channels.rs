@@ -1,10 +1,11 @@
 //! Channel commands: `fundchannel`, `fundchannel_start`, `fundchannel_complete`,
-//! `fundchannel_cancel`, `close`, `setchannel`, `listpeerchannels` and `listclosedchannels` (and
+//! `fundchannel_cancel`, `close`, `setchannel`, `listpeerchannels`, `listhtlcs` and
+//! `listclosedchannels` (and
 //! `multifundchannel`, in `multifund.rs`), with Core Lightning v26.06's
 //! parameters, results and error codes. The work is the channel manager's.
 
 use super::command;
-use crate::channels::{CloseRequest, FundStart, SetChannel};
+use crate::channels::{CloseRequest, FundStart, ListHtlcs, SetChannel};
 use crate::context::NodeContext;
 use crate::funding::{self, tx_hex, Flavor, OnRefusal};
 use bitcoin::OutPoint;
@@ -67,6 +68,12 @@ const SETCHANNEL: &[ParamSpec] = &[
     ParamSpec::opt("enforcedelay", ParamKind::U32),
     ParamSpec::opt("ignorefeelimits", ParamKind::Bool),
 ];
+const LISTHTLCS: &[ParamSpec] = &[
+    ParamSpec::opt("id", ParamKind::String),
+    ParamSpec::opt("index", ParamKind::String),
+    ParamSpec::opt("start", ParamKind::U64),
+    ParamSpec::opt("limit", ParamKind::U32),
+];
 const LISTCLOSEDCHANNELS: &[ParamSpec] = &[ParamSpec::opt("id", ParamKind::Pubkey)];
 const LISTPEERCHANNELS: &[ParamSpec] = &[
     ParamSpec::opt("id", ParamKind::Pubkey),
@@ -117,6 +124,12 @@ pub(super) fn defs() -> Vec<CommandDef<NodeContext>> {
             SETCHANNEL,
             include_str!("../../../../doc/rpc/setchannel.md"),
             setchannel,
+        ),
+        command(
+            "listhtlcs",
+            LISTHTLCS,
+            include_str!("../../../../doc/rpc/listhtlcs.md"),
+            listhtlcs,
         ),
         command(
             "listclosedchannels",
@@ -485,4 +498,36 @@ async fn setchannel(call: Call<NodeContext>) -> Result<Value, RpcError> {
     };
     let channels = call.ctx.channels.setchannel(req).await?;
     Ok(json!({ "channels": channels }))
+}
+
+async fn listhtlcs(call: Call<NodeContext>) -> Result<Value, RpcError> {
+    let p = &call.params;
+    let by_updated = match p.str("index") {
+        None | Some("created") => false,
+        Some("updated") => true,
+        Some(other) => {
+            return Err(call.registry.param_error(
+                "index",
+                "should be 'created' or 'updated'",
+                &json!(other),
+            ))
+        }
+    };
+    if p.str("index").is_none() && (p.get("start").is_some() || p.get("limit").is_some()) {
+        return Err(RpcError::new(
+            INVALID,
+            "Can only specify {start} or {limit} with {index}",
+        ));
+    }
+    let htlcs = call
+        .ctx
+        .channels
+        .list_htlcs(ListHtlcs {
+            id: p.str("id").map(str::to_string),
+            by_updated,
+            start: p.u64("start"),
+            limit: p.u64("limit").and_then(|v| u32::try_from(v).ok()),
+        })
+        .await?;
+    Ok(json!({ "htlcs": htlcs }))
 }
