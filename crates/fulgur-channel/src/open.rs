@@ -45,6 +45,11 @@ pub struct OpenRequest {
     pub upfront_shutdown_script: Option<Vec<u8>>,
     /// Where our funds go on a mutual close when no other script is given.
     pub default_shutdown_script: Vec<u8>,
+    /// The reserve we ask the peer to keep (`reserve`; default: our policy's percentage).
+    pub reserve_sat: Option<u64>,
+    /// Confirmations we wait for before `channel_ready`, if more than the peer asks
+    /// (`mindepth`).
+    pub minimum_depth: Option<u32>,
 }
 
 /// Who we are talking to and with which keys.
@@ -289,7 +294,17 @@ impl OutboundOpen {
             )));
         }
         let signer = ChannelSigner::new(ctx.secrets.clone());
-        let local = ctx.cfg.party_params(req.funding_sat);
+        let mut local = ctx.cfg.party_params(req.funding_sat);
+        if let Some(reserve) = req.reserve_sat {
+            // BOLT 2: the reserve we ask for is at least our own dust limit.
+            if reserve < local.dust_limit_sat || reserve >= req.funding_sat {
+                return Err(ChannelError::fail(format!(
+                    "reserve {reserve} sat must be at least the dust limit {} sat and below the channel's {} sat",
+                    local.dust_limit_sat, req.funding_sat
+                )));
+            }
+            local.channel_reserve_sat = reserve;
+        }
         check_initial_balances(
             req.funding_sat,
             req.push_msat,
@@ -351,9 +366,12 @@ impl OutboundOpen {
         self.ctx.peer_id
     }
 
-    /// The peer's `minimum_depth`, once it accepted.
+    /// The confirmations the channel waits for, once the peer accepted: the peer's
+    /// `minimum_depth`, or our `mindepth` if more.
     pub fn minimum_depth(&self) -> Option<u32> {
-        self.accepted.as_ref().map(|a| a.minimum_depth)
+        self.accepted
+            .as_ref()
+            .map(|a| a.minimum_depth.max(self.req.minimum_depth.unwrap_or(0)))
     }
 
     /// Handles `accept_channel`; returns the script the funding output must pay.
@@ -449,7 +467,7 @@ impl OutboundOpen {
             },
             remote_keys: party_keys_of_accept(a),
             remote_first_point: a.first_per_commitment_point,
-            minimum_depth: a.minimum_depth,
+            minimum_depth: a.minimum_depth.max(self.req.minimum_depth.unwrap_or(0)),
             local_upfront: self
                 .req
                 .upfront_shutdown_script

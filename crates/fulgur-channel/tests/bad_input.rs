@@ -1503,3 +1503,21 @@ fn shutdown_with_an_inverted_feerange_is_refused() {
     });
     assert!(matches!(e, RequestError::Invalid(_)), "{e:?}");
 }
+
+#[test]
+fn a_reserve_below_our_dust_limit_or_not_below_the_capacity_is_refused() {
+    let a = Node::new("alice", 0xa1);
+    let spec = OpenSpec::default();
+    for reserve in [0, a.cfg.dust_limit_sat - 1, spec.funding_sat] {
+        let mut req = open_request(&spec);
+        req.reserve_sat = Some(reserve);
+        assert!(
+            OutboundOpen::new(ctx(&a, node_id(2)), req, [7; 32]).is_err(),
+            "reserve {reserve} accepted"
+        );
+    }
+    let mut req = open_request(&spec);
+    req.reserve_sat = Some(a.cfg.dust_limit_sat);
+    let (_, msg) = OutboundOpen::new(ctx(&a, node_id(2)), req, [7; 32]).unwrap();
+    assert_eq!(msg.channel_reserve_satoshis, a.cfg.dust_limit_sat);
+}

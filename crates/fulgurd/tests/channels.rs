@@ -473,6 +473,29 @@ fn multifundchannel_redoes_without_a_refusing_peer_or_leaves_nothing() {
     b.generate(1).unwrap();
     wait_state(&n2, "CHANNELD_NORMAL");
     assert!(channels(&picky).is_empty());
+
+    // `all` to picky (it now gets far more than its minimum) next to a fixed amount to n2:
+    // every coin goes into the two channels, with no change.
+    let mut everything = dest(&picky, 0);
+    everything["amount"] = json!("all");
+    let r = ok(
+        &n1,
+        "multifundchannel",
+        json!({"destinations": [dest(&n2, 100_000), everything], "feerate": "1000perkw"}),
+    );
+    assert_eq!(r["channel_ids"].as_array().unwrap().len(), 2, "{r}");
+    assert!(r.get("failed").is_none(), "{r}");
+    let tx = b
+        .rpc("getrawtransaction", json!([r["txid"], true]))
+        .unwrap();
+    assert_eq!(tx["vout"].as_array().unwrap().len(), 2, "no change: {tx}");
+    let e = n1
+        .call(
+            "multifundchannel",
+            json!({"destinations": [{"id": id(&n2), "amount": "all"}, {"id": id(&picky), "amount": "all"}]}),
+        )
+        .unwrap();
+    assert_eq!(e.error().unwrap().0, -32602);
 }
 
 /// A reorganisation moves the funding transaction one block later: both sides follow it to
@@ -594,4 +617,55 @@ fn close_falls_back_to_our_commitment_when_the_peer_is_gone() {
         .as_array()
         .unwrap()
         .is_empty());
+}
+
+/// `fundchannel` with amount `all`, a `reserve` for the peer and a `mindepth` above the
+/// peer's: the funding spends every coin with no change, the peer is asked for that reserve,
+/// and the channel waits for our depth.
+#[test]
+fn fundchannel_all_with_reserve_and_mindepth() {
+    let b = Bitcoind::start().unwrap();
+    let n1 = start(&b);
+    let n2 = start(&b);
+    n1.fund_coinbase(&b).unwrap();
+    n2.wait_synced(&b).unwrap();
+    let id2 = id(&n2);
+    ok(
+        &n1,
+        "connect",
+        json!({"id": id2, "host": "127.0.0.1", "port": port(&n2)}),
+    );
+    let wallet: u64 = ok(&n1, "listfunds", json!({}))["outputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["amount_msat"].as_u64().unwrap() / 1000)
+        .sum();
+    let funded = ok(
+        &n1,
+        "fundchannel",
+        json!({"id": id2, "amount": "all", "reserve": 20_000, "mindepth": 2, "feerate": "1000perkw"}),
+    );
+    assert_eq!(funded["mindepth"], json!(2));
+    let tx = b
+        .rpc("getrawtransaction", json!([funded["txid"], true]))
+        .unwrap();
+    let outs = tx["vout"].as_array().unwrap();
+    assert_eq!(outs.len(), 1, "no change: {tx}");
+    let capacity = (outs[0]["value"].as_f64().unwrap() * 1e8).round() as u64;
+    assert!(
+        capacity < wallet && capacity > wallet - 2_000,
+        "{capacity} of {wallet}"
+    );
+    b.generate(1).unwrap();
+    // The peer is ready after one block; we wait for two.
+    wait_state(&n2, "CHANNELD_AWAITING_LOCKIN");
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(channels(&n1)[0]["state"], "CHANNELD_AWAITING_LOCKIN");
+    b.generate(1).unwrap();
+    let a = wait_state(&n1, "CHANNELD_NORMAL");
+    assert_eq!(a["total_msat"], json!(capacity * 1000));
+    assert_eq!(a["their_reserve_msat"], json!(20_000_000u64));
+    let c = wait_state(&n2, "CHANNELD_NORMAL");
+    assert_eq!(c["our_reserve_msat"], json!(20_000_000u64));
 }

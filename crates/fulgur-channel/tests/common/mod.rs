@@ -188,6 +188,8 @@ pub fn open_request(spec: &OpenSpec) -> OpenRequest {
         channel_type: spec.channel_type,
         upfront_shutdown_script: None,
         default_shutdown_script: wallet_script(0xa1),
+        reserve_sat: None,
+        minimum_depth: None,
     }
 }
 

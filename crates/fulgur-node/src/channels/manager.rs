@@ -46,6 +46,10 @@ pub struct FundStart {
     pub feerate_per_kw: u32,
     /// The channel type asked for (None: the best both support).
     pub channel_type: Option<fulgur_channel::ChannelType>,
+    /// The reserve we ask the peer to keep (`reserve`).
+    pub reserve_sat: Option<u64>,
+    /// Confirmations to wait for, if more than the peer asks (`mindepth`).
+    pub mindepth: Option<u32>,
 }
 
 /// What `fundchannel_start` answers once the peer accepted.

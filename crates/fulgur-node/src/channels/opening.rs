@@ -100,6 +100,8 @@ impl Manager {
                 channel_type,
                 upfront_shutdown_script: req.close_to.clone(),
                 default_shutdown_script: default_close,
+                reserve_sat: req.reserve_sat,
+                minimum_depth: req.mindepth,
             },
             random_id(),
         );
@@ -141,7 +143,7 @@ impl Manager {
                 let started = StartedOpen {
                     script_pubkey,
                     channel_type: p.open.request().channel_type,
-                    mindepth: m.minimum_depth,
+                    mindepth: p.open.minimum_depth().unwrap_or(m.minimum_depth),
                 };
                 if let Some(r) = p.start_reply.take() {
                     let _ = r.send(Ok(started));

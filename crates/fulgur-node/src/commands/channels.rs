@@ -209,6 +209,14 @@ pub(super) fn commitment_feerate(ctx: &NodeContext, channel_type: Option<Channel
 fn start_request(call: &Call<NodeContext>, amount_sat: u64) -> Result<FundStart, RpcError> {
     let ctx = &call.ctx;
     let channel_type = channel_type_param(call)?;
+    for lease in ["request_amt", "compact_lease"] {
+        if call.params.get(lease).is_some() {
+            return Err(RpcError::new(
+                INVALID,
+                format!("{lease}: liquidity ads are not supported"),
+            ));
+        }
+    }
     Ok(FundStart {
         peer: peer(call)?,
         amount_sat,
@@ -217,6 +225,59 @@ fn start_request(call: &Call<NodeContext>, amount_sat: u64) -> Result<FundStart,
         close_to: close_to_param(call)?,
         feerate_per_kw: commitment_feerate(ctx, channel_type),
         channel_type,
+        reserve_sat: match call.params.get("reserve") {
+            Some(ParamValue::Sat(a)) => Some(a.sat()),
+            _ => None,
+        },
+        mindepth: call
+            .params
+            .u64("mindepth")
+            .map(|v| u32::try_from(v).unwrap_or(u32::MAX)),
+    })
+}
+
+/// What an `all` channel to `peer` can hold next to `fixed` outputs: the wallet's (or
+/// `utxos`') coins less the fee and the other outputs, capped below 2^24 sat unless the peer
+/// supports large channels. Found by building the transaction with a stand-in for the
+/// funding output (a funding output is always a 34-byte P2WSH, so the fee is the same), then
+/// releasing its coins.
+pub(super) async fn amount_all(
+    ctx: &NodeContext,
+    fixed: Vec<OutputRequest>,
+    feerate: fulgur_types::FeeratePerKw,
+    minconf: u32,
+    utxos: Option<Vec<OutPoint>>,
+    peer: secp256k1::PublicKey,
+) -> Result<u64, RpcError> {
+    let mut stand_in = vec![0x00, 0x20];
+    stand_in.extend([0u8; 32]);
+    let stand_in = bitcoin::ScriptBuf::from_bytes(stand_in);
+    let mut outputs = fixed;
+    outputs.push(OutputRequest {
+        script_pubkey: stand_in.clone(),
+        amount: OutputAmount::All,
+    });
+    let prepared =
+        funding::prepare_spend(ctx, outputs, feerate, minconf, utxos, Flavor::TxPrepare).await?;
+    funding::release(ctx, prepared.inputs.clone(), u32::MAX).await;
+    let all = prepared
+        .psbt
+        .unsigned_tx
+        .output
+        .iter()
+        .find(|o| o.script_pubkey == stand_in)
+        .map(|o| o.value.to_sat())
+        .ok_or_else(|| RpcError::new(-1, "internal error: no 'all' output"))?;
+    let large = ctx.peers.list().await.into_iter().any(|p| {
+        p.node_id == peer
+            && p.features
+                .as_ref()
+                .is_some_and(|f| f.supports(fulgur_types::features::OPTION_SUPPORT_LARGE_CHANNEL))
+    });
+    Ok(if large {
+        all
+    } else {
+        all.min(fulgur_channel::LARGE_CHANNEL_SAT - 1)
     })
 }
 
@@ -291,34 +352,31 @@ async fn fundchannel_cancel(call: Call<NodeContext>) -> Result<Value, RpcError> 
 
 async fn fundchannel(call: Call<NodeContext>) -> Result<Value, RpcError> {
     let ctx = &call.ctx;
-    let Some(amount) = amount_sat(&call) else {
-        return Err(RpcError::new(
-            -1,
-            "fundchannel with amount 'all' is not supported yet: give an amount",
-        ));
-    };
-    check_push(&call, amount)?;
-    let req = start_request(&call, amount)?;
-    let peer = req.peer;
-    let close_to = req.close_to.clone();
     let feerate = funding::resolve_feerate(ctx, feerate_param(&call))?;
     let minconf = call
         .params
         .u64("minconf")
         .and_then(|v| u32::try_from(v).ok())
         .unwrap_or(1);
-    let utxos = match call.params.json("utxos") {
-        Some(v) => Some(
-            v.as_array()
-                .and_then(|a| {
-                    a.iter()
-                        .map(|x| x.as_str().and_then(parse_outpoint))
-                        .collect::<Option<Vec<_>>>()
-                })
-                .ok_or_else(|| RpcError::new(INVALID, "utxos: should be an array of txid:vout"))?,
-        ),
-        None => None,
+    let utxos = utxos_param(call.params.json("utxos"))?;
+    let amount = match amount_sat(&call) {
+        Some(a) => a,
+        None => {
+            amount_all(
+                ctx,
+                Vec::new(),
+                feerate,
+                minconf,
+                utxos.clone(),
+                peer(&call)?,
+            )
+            .await?
+        }
     };
+    check_push(&call, amount)?;
+    let req = start_request(&call, amount)?;
+    let peer = req.peer;
+    let close_to = req.close_to.clone();
     let started = ctx.channels.start(req).await?;
     let outputs = vec![OutputRequest {
         script_pubkey: started.script_pubkey.clone(),
@@ -376,7 +434,20 @@ async fn fundchannel(call: Call<NodeContext>) -> Result<Value, RpcError> {
     Ok(out)
 }
 
-pub(super) fn parse_outpoint(text: &str) -> Option<OutPoint> {
+/// The `utxos` parameter: `txid:vout` strings.
+pub(super) fn utxos_param(v: Option<&Value>) -> Result<Option<Vec<OutPoint>>, RpcError> {
+    let Some(v) = v else { return Ok(None) };
+    v.as_array()
+        .and_then(|a| {
+            a.iter()
+                .map(|x| x.as_str().and_then(parse_outpoint))
+                .collect::<Option<Vec<_>>>()
+        })
+        .map(Some)
+        .ok_or_else(|| RpcError::new(INVALID, "utxos: should be an array of txid:vout"))
+}
+
+fn parse_outpoint(text: &str) -> Option<OutPoint> {
     let (txid, vout) = text.split_once(':')?;
     Some(OutPoint {
         txid: txid.parse().ok()?,

@@ -20,7 +20,9 @@ use secp256k1::PublicKey;
 use serde_json::{json, Map, Value};
 use tokio::task::JoinSet;
 
-use super::channels::{channel_type_json, close_to_script, commitment_feerate, parse_outpoint};
+use super::channels::{
+    amount_all, channel_type_json, close_to_script, commitment_feerate, utxos_param,
+};
 use super::peers::{connect_to, ConnectError};
 use crate::channels::{FundStart, StartedOpen};
 use crate::context::NodeContext;
@@ -46,10 +48,13 @@ struct Destination {
     /// `id` as given (with its `@host:port`, if any).
     id_text: String,
     peer: PublicKey,
-    amount_sat: u64,
+    /// `None` for `all`; filled in for each round.
+    amount_sat: Option<u64>,
     announce: bool,
     push_msat: u64,
     close_to: Option<Vec<u8>>,
+    reserve_sat: Option<u64>,
+    mindepth: Option<u32>,
 }
 
 /// A destination that failed, reported in `failed`.
@@ -124,15 +129,9 @@ fn parse_destination(ctx: &NodeContext, index: usize, v: &Value) -> Result<Desti
             )
         })?;
     let amount_sat = match o.get("amount").and_then(|a| ParamKind::SatOrAll.convert(a)) {
-        Some(ParamValue::Sat(a)) => a.sat(),
-        Some(ParamValue::All) => {
-            return Err(bad(
-                index,
-                "amount",
-                "'all' is not supported yet: give an amount",
-            ))
-        }
-        _ => return Err(bad(index, "amount", "should be a satoshi amount")),
+        Some(ParamValue::Sat(a)) => Some(a.sat()),
+        Some(ParamValue::All) => None,
+        _ => return Err(bad(index, "amount", "should be a satoshi amount or 'all'")),
     };
     let announce = match o.get("announce") {
         None => true,
@@ -144,7 +143,7 @@ fn parse_destination(ctx: &NodeContext, index: usize, v: &Value) -> Result<Desti
         Some(Some(ParamValue::Msat(m))) => m.msat(),
         Some(_) => return Err(bad(index, "push_msat", "should be a millisatoshi amount")),
     };
-    if push_msat > amount_sat.saturating_mul(1000) {
+    if amount_sat.is_some_and(|a| push_msat > a.saturating_mul(1000)) {
         return Err(RpcError::new(
             301,
             "Requested to push_msat more than amount",
@@ -155,9 +154,22 @@ fn parse_destination(ctx: &NodeContext, index: usize, v: &Value) -> Result<Desti
         Some(Value::String(text)) => Some(close_to_script(ctx, text)?),
         Some(_) => return Err(bad(index, "close_to", "should be an address")),
     };
-    for unsupported in ["request_amt", "compact_lease", "mindepth", "reserve"] {
+    let reserve_sat = match o.get("reserve").map(|r| ParamKind::Sat.convert(r)) {
+        None => None,
+        Some(Some(ParamValue::Sat(a))) => Some(a.sat()),
+        Some(_) => return Err(bad(index, "reserve", "should be a satoshi amount")),
+    };
+    let mindepth = match o.get("mindepth") {
+        None => None,
+        Some(v) => Some(
+            v.as_u64()
+                .and_then(|d| u32::try_from(d).ok())
+                .ok_or_else(|| bad(index, "mindepth", "should be a 32-bit number"))?,
+        ),
+    };
+    for unsupported in ["request_amt", "compact_lease"] {
         if o.contains_key(unsupported) {
-            return Err(bad(index, unsupported, "is not supported yet"));
+            return Err(bad(index, unsupported, "liquidity ads are not supported"));
         }
     }
     Ok(Destination {
@@ -167,6 +179,8 @@ fn parse_destination(ctx: &NodeContext, index: usize, v: &Value) -> Result<Desti
         announce,
         push_msat,
         close_to,
+        reserve_sat,
+        mindepth,
     })
 }
 
@@ -269,6 +283,12 @@ pub(super) async fn multifundchannel(call: Call<NodeContext>) -> Result<Value, R
                 format!("Duplicate destination: {}", hex::encode(d.peer.serialize())),
             ));
         }
+        if d.amount_sat.is_none() && dests.iter().any(|x: &Destination| x.amount_sat.is_none()) {
+            return Err(RpcError::new(
+                INVALID,
+                "Only one destination can indicate \"all\" for amount",
+            ));
+        }
         dests.push(d);
     }
     let minchannels = match call.params.u64("minchannels") {
@@ -290,18 +310,7 @@ pub(super) async fn multifundchannel(call: Call<NodeContext>) -> Result<Value, R
         Some(ParamValue::Feerate(s)) => funding::resolve_feerate(&ctx, Some(*s))?.perkw(),
         _ => commitment_feerate(&ctx, None),
     };
-    let utxos = match call.params.json("utxos") {
-        Some(v) => Some(
-            v.as_array()
-                .and_then(|a| {
-                    a.iter()
-                        .map(|x| x.as_str().and_then(parse_outpoint))
-                        .collect::<Option<Vec<_>>>()
-                })
-                .ok_or_else(|| RpcError::new(INVALID, "utxos: should be an array of txid:vout"))?,
-        ),
-        None => None,
-    };
+    let utxos = utxos_param(call.params.json("utxos"))?;
     let common = Common {
         feerate: funding::resolve_feerate(&ctx, feerate_spec)?,
         commitment_feerate,
@@ -374,17 +383,20 @@ async fn attempt(
     failed: &mut Vec<Failure>,
 ) -> Result<Attempt, RpcError> {
     let feerate_per_kw = common.commitment_feerate;
+    let live = &resolve_all(ctx, live, common).await?;
     let started = each(live, |d| {
         let ctx = ctx.clone();
         async move {
             let req = FundStart {
                 peer: d.peer,
-                amount_sat: d.amount_sat,
+                amount_sat: d.amount_sat.unwrap_or(0),
                 push_msat: d.push_msat,
                 announce: d.announce,
                 close_to: d.close_to.clone(),
                 feerate_per_kw,
                 channel_type: None,
+                reserve_sat: d.reserve_sat,
+                mindepth: d.mindepth,
             };
             let r = ctx.channels.start(req).await;
             if r.is_err() {
@@ -407,7 +419,7 @@ async fn attempt(
         .iter()
         .map(|(d, s)| OutputRequest {
             script_pubkey: s.script_pubkey.clone(),
-            amount: OutputAmount::Sat(AmountSat::from_sat(d.amount_sat)),
+            amount: OutputAmount::Sat(AmountSat::from_sat(d.amount_sat.unwrap_or(0))),
         })
         .collect();
     let prepared = match funding::prepare_spend(
@@ -474,6 +486,49 @@ async fn attempt(
         return Err(RpcError::new(303, e.message));
     }
     Ok(Attempt::Done(result(&tx, &done)))
+}
+
+/// The round's destinations with the `all` one's amount worked out from the coins left
+/// after the others.
+async fn resolve_all(
+    ctx: &NodeContext,
+    live: &[Destination],
+    common: &Common,
+) -> Result<Vec<Destination>, RpcError> {
+    let Some(all) = live.iter().position(|d| d.amount_sat.is_none()) else {
+        return Ok(live.to_vec());
+    };
+    let mut stand_in = vec![0x00, 0x20];
+    stand_in.extend([1u8; 32]);
+    let fixed: Vec<OutputRequest> = live
+        .iter()
+        .filter_map(|d| {
+            Some(OutputRequest {
+                script_pubkey: bitcoin::ScriptBuf::from_bytes(stand_in.clone()),
+                amount: OutputAmount::Sat(AmountSat::from_sat(d.amount_sat?)),
+            })
+        })
+        .collect();
+    let amount = amount_all(
+        ctx,
+        fixed,
+        common.feerate,
+        common.minconf,
+        common.utxos.clone(),
+        live[all].peer,
+    )
+    .await?;
+    let mut out = live.to_vec();
+    if let Some(d) = out.get_mut(all) {
+        if d.push_msat > amount.saturating_mul(1000) {
+            return Err(RpcError::new(
+                301,
+                "Requested to push_msat more than amount",
+            ));
+        }
+        d.amount_sat = Some(amount);
+    }
+    Ok(out)
 }
 
 fn result(tx: &Transaction, done: &[(Destination, StartedOpen, ChannelId, u32)]) -> Value {
