@@ -2,6 +2,10 @@
 //! machines in one thread, signatures included, without persistence (the `Persist` actions
 //! are not serialised), then the same with each step's record serialised to JSON.
 //!
+//! Each is measured one HTLC at a time (every HTLC waits for the previous one's four
+//! commitments) and with 8 HTLCs pipelined (offered back to back, so they share commitments,
+//! as a node under load sends them).
+//!
 //! `cargo bench -p fulgur-channel` prints cycles per second, by the wall clock and by the
 //! CPU time of the benchmark thread (the per-core figure, which other processes competing for
 //! the machine do not distort). `cargo bench -p fulgur-channel -- persistence` runs only the
@@ -19,7 +23,33 @@ use std::time::Instant;
 
 use common::{OpenSpec, Pair};
 
-fn cycles(pair: &mut Pair, n: u32) {
+/// `n` cycles, `batch` HTLCs at a time: the adds are offered back to back (the first goes out
+/// at once, the rest wait for its revocation and share the next commitment), settled, then
+/// fulfilled back to back and settled, as a node under load pipelines them.
+fn cycles(pair: &mut Pair, n: u32, batch: u32) {
+    if batch > 1 {
+        let mut i = 0;
+        while i < n {
+            let k = batch.min(n - i);
+            let mut ids = Vec::new();
+            for j in i..i + k {
+                let mut pre = [0u8; 32];
+                pre[..4].copy_from_slice(&j.to_be_bytes());
+                ids.push((pair.add(true, 1_000_000, pre), pre));
+            }
+            pair.settle();
+            assert_eq!(Pair::incoming(&mut pair.b).len(), k as usize);
+            for (id, pre) in ids {
+                let acts = pair.b.chm().fulfill_htlc(id, pre).unwrap();
+                pair.b.apply(acts);
+            }
+            pair.settle();
+            pair.a.events.clear();
+            pair.b.events.clear();
+            i += k;
+        }
+        return;
+    }
     for i in 0..n {
         let mut pre = [0u8; 32];
         pre[..4].copy_from_slice(&i.to_be_bytes());
@@ -42,17 +72,17 @@ fn thread_cpu_secs() -> Option<f64> {
     Some(ns as f64 / 1e9)
 }
 
-fn run(label: &str, persist: bool, n: u32) {
+fn run(label: &str, persist: bool, n: u32, batch: u32) {
     let mut pair = Pair::normal(OpenSpec {
         funding_sat: 16_000_000,
         ..OpenSpec::default()
     });
     pair.a.persist_records = persist;
     pair.b.persist_records = persist;
-    cycles(&mut pair, n / 10);
+    cycles(&mut pair, n / 10, batch);
     let cpu_start = thread_cpu_secs();
     let start = Instant::now();
-    cycles(&mut pair, n);
+    cycles(&mut pair, n, batch);
     let secs = start.elapsed().as_secs_f64();
     let cpu = match (cpu_start, thread_cpu_secs()) {
         (Some(a), Some(b)) if b > a => format!(
@@ -172,12 +202,30 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(if bench { 5_000 } else { 20 });
-    for (label, persist) in [
-        ("two channel machines, no persistence", false),
-        ("two channel machines, JSON record per step", true),
+    for (label, persist, batch) in [
+        (
+            "two channel machines, one HTLC at a time, no persistence",
+            false,
+            1,
+        ),
+        (
+            "two channel machines, one HTLC at a time, JSON record per step",
+            true,
+            1,
+        ),
+        (
+            "two channel machines, 8 HTLCs pipelined, no persistence",
+            false,
+            8,
+        ),
+        (
+            "two channel machines, 8 HTLCs pipelined, JSON record per step",
+            true,
+            8,
+        ),
     ] {
         if filters.is_empty() || filters.iter().any(|f| label.contains(f.as_str())) {
-            run(label, persist, n);
+            run(label, persist, n, batch);
         }
     }
     if bench && (filters.is_empty() || filters.iter().any(|f| f.as_str() == "floor")) {
