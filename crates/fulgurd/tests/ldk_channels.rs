@@ -270,3 +270,60 @@ fn an_htlc_from_ldk_node_is_listed_by_listhtlcs() {
     let e = node.call("listhtlcs", json!({"id": "1x1x1"})).unwrap();
     assert_eq!(e.error().unwrap().0, -32602);
 }
+
+/// `multifundchannel` to ldk-node and to a second fulgurd at once: one funding transaction,
+/// both channels usable, each peer with the amount it was given.
+#[test]
+fn multifundchannel_to_ldk_node_and_fulgurd() {
+    let b = Bitcoind::start().unwrap();
+    let (node, _, _) = fulgur(&b);
+    let (other, other_id, other_port) = fulgur(&b);
+    let mut ldk = LdkPeer::start(&b).unwrap();
+    ldk.fund(&b, 1).unwrap();
+    node.fund_coinbase(&b).unwrap();
+    other.wait_synced(&b).unwrap();
+    let r = node
+        .rpc(
+            "multifundchannel",
+            json!({"destinations": [
+                {"id": format!("{}@127.0.0.1:{}", ldk.node_id, ldk.port), "amount": 300_000, "push_msat": 10_000_000, "announce": false},
+                {"id": format!("{other_id}@127.0.0.1:{other_port}"), "amount": 200_000},
+            ]}),
+        )
+        .unwrap_or_else(|e| panic!("multifundchannel: {e}\n{}", node.log()));
+    assert_eq!(r["channel_ids"].as_array().unwrap().len(), 2, "{r}");
+    let txid = r["txid"].as_str().unwrap().to_string();
+    ldk.wait_event("channel_pending", Duration::from_secs(30))
+        .unwrap();
+    mine_until(&b, &mut ldk, "ldk channel usable", |l| {
+        ldk_channel(l).is_some_and(|c| c["is_usable"] == true)
+    });
+    let theirs = ldk_channel(&mut ldk).unwrap();
+    assert_eq!(
+        theirs["funding_txo"].as_str().unwrap().split(':').next(),
+        Some(txid.as_str())
+    );
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let ours = node.rpc("listpeerchannels", json!({})).unwrap()["channels"].clone();
+        let normal = ours
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["state"] == "CHANNELD_NORMAL" && c["funding_txid"] == json!(txid))
+            .count();
+        if normal == 2 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "not both normal: {ours}\n{}",
+            node.log()
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    assert_eq!(
+        wait_state(&other, "CHANNELD_NORMAL")["funding_txid"],
+        json!(txid)
+    );
+}
