@@ -30,6 +30,8 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 READY_LINE = "Press Ctrl-C to stop everything."
 NODE_LINE = re.compile(r"^node(\d+): id ([0-9a-f]{66}) alias (.*)$")
+BITCOIND_LINE = re.compile(
+    r"^bitcoind: regtest, height \d+, RPC ([0-9.]+):(\d+) \(user (\S+), password (\S+)\)$")
 
 
 def bin_dir() -> Path:
@@ -53,6 +55,29 @@ class RegtestNetwork:
     proc: subprocess.Popen
     nodes: list = field(default_factory=list)
     output: list = field(default_factory=list)
+    bitcoind_url: str = ""
+    bitcoind_auth: tuple = ("", "")
+
+    def bitcoind(self, method: str, *params):
+        """Calls the network's bitcoind over its JSON-RPC; returns the result."""
+        import base64
+        import urllib.error
+        import urllib.request
+
+        body = json.dumps({"jsonrpc": "1.0", "id": "py", "method": method,
+                           "params": list(params)}).encode()
+        req = urllib.request.Request(self.bitcoind_url, data=body,
+                                     headers={"Content-Type": "application/json"})
+        token = base64.b64encode(":".join(self.bitcoind_auth).encode()).decode()
+        req.add_header("Authorization", f"Basic {token}")
+        try:
+            with urllib.request.urlopen(req, timeout=60) as r:
+                reply = json.loads(r.read())
+        except urllib.error.HTTPError as e:  # bitcoind answers errors with HTTP 500
+            reply = json.loads(e.read())
+        if reply.get("error"):
+            raise RuntimeError(f"bitcoind {method}: {reply['error']}")
+        return reply["result"]
 
     @classmethod
     def start(cls, n_nodes: int, directory: Path, timeout: float | None = None):
@@ -115,6 +140,10 @@ class RegtestNetwork:
                 self.proc.wait(timeout=10)
                 pytest.fail(f"fulgur-regtest exited with {self.proc.returncode} before it was "
                             "ready; output:\n" + "\n".join(self.output))
+            b = BITCOIND_LINE.match(line)
+            if b:
+                self.bitcoind_url = f"http://{b.group(1)}:{b.group(2)}/"
+                self.bitcoind_auth = (b.group(3), b.group(4))
             m = NODE_LINE.match(line)
             if m:
                 ids[int(m.group(1))] = (m.group(2), m.group(3))
