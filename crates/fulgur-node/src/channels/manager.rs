@@ -86,7 +86,7 @@ pub enum Request {
     Start(FundStart, Reply<StartedOpen>),
     Complete(PublicKey, Transaction, Reply<(ChannelId, u32)>),
     Cancel(PublicKey, Reply<()>),
-    Abandon(ChannelId, String, Reply<()>),
+    AbandonFunding(bitcoin::Txid, String, Reply<usize>),
     Close(CloseRequest, Reply<Value>),
     List(Option<PublicKey>, oneshot::Sender<Vec<Value>>),
     ListClosed(Option<PublicKey>, oneshot::Sender<Vec<Value>>),
@@ -127,11 +127,13 @@ impl ChannelsHandle {
         self.ask(|r| Request::Complete(peer, tx, r)).await
     }
 
-    /// Abandons a channel we funded whose funding transaction was never broadcast: the peer
-    /// is told to forget it and the channel is stored as `CLOSED`.
-    pub async fn abandon(&self, channel_id: ChannelId, why: &str) -> Result<(), RpcError> {
+    /// Abandons every channel we funded with `txid` that was never seen on chain, because
+    /// the transaction will not be broadcast: each peer is told to forget its channel and
+    /// the channels are stored as `CLOSED`. Returns how many there were. Done by txid, so a
+    /// channel whose `funding_signed` arrived just as its caller gave up is caught too.
+    pub async fn abandon_funding(&self, txid: bitcoin::Txid, why: &str) -> Result<usize, RpcError> {
         let why = why.to_string();
-        self.ask(|r| Request::Abandon(channel_id, why, r)).await
+        self.ask(|r| Request::AbandonFunding(txid, why, r)).await
     }
 
     /// Abandons an open in progress with `peer`.
@@ -366,9 +368,9 @@ impl Manager {
         match r {
             Request::Start(req, reply) => self.start_open(req, reply).await,
             Request::Complete(peer, tx, reply) => self.complete_open(peer, tx, reply).await,
-            Request::Abandon(id, why, reply) => {
-                let r = self.abandon(id, &why).await;
-                let _ = reply.send(r);
+            Request::AbandonFunding(txid, why, reply) => {
+                let n = self.abandon_funding(txid, &why).await;
+                let _ = reply.send(Ok(n));
             }
             Request::Cancel(peer, reply) => {
                 let r = match self.outbound.remove(&peer) {

@@ -311,22 +311,34 @@ impl Manager {
         script
     }
 
-    /// Abandons a channel we funded whose funding transaction never went out (see
-    /// `Channel::abandon_unfunded`): stored as `CLOSED`, the peer told, then forgotten here.
-    pub(super) async fn abandon(&mut self, id: ChannelId, why: &str) -> Result<(), RpcError> {
-        let Some(e) = self.channels.get_mut(&id.0) else {
-            return Err(RpcError::new(
-                -32602,
-                format!("Channel ID not found: '{id}'"),
-            ));
-        };
-        let acts =
-            e.ch.abandon_unfunded(why)
-                .map_err(|err| RpcError::new(-1, format!("Cannot abandon channel {id}: {err}")))?;
-        let outpoint = e.ch.setup().funding_outpoint;
-        self.apply(id.0, acts).await;
-        self.watch.unwatch(&outpoint);
-        self.retire(id.0);
-        Ok(())
+    /// Abandons the channels we funded with `txid` (see `Channel::abandon_unfunded`): each
+    /// stored as `CLOSED`, its peer told, then forgotten here. Channels the machine refuses
+    /// to abandon (seen on chain, or funded by the peer) are left alone.
+    pub(super) async fn abandon_funding(&mut self, txid: bitcoin::Txid, why: &str) -> usize {
+        let ids: Vec<[u8; 32]> = self
+            .channels
+            .iter()
+            .filter(|(_, e)| e.ch.setup().funding_outpoint.txid == txid)
+            .map(|(id, _)| *id)
+            .collect();
+        let mut n = 0;
+        for id in ids {
+            let Some(e) = self.channels.get_mut(&id) else {
+                continue;
+            };
+            match e.ch.abandon_unfunded(why) {
+                Ok(acts) => {
+                    let outpoint = e.ch.setup().funding_outpoint;
+                    self.apply(id, acts).await;
+                    self.watch.unwatch(&outpoint);
+                    self.retire(id);
+                    n += 1;
+                }
+                Err(err) => {
+                    tracing::warn!(target: "openingd", "not abandoning channel {}: {err}", hex::encode(id))
+                }
+            }
+        }
+        n
     }
 }

@@ -8,7 +8,7 @@ use super::command;
 use crate::channels::{CloseRequest, FundStart, ListHtlcs, SetChannel};
 use crate::context::NodeContext;
 use crate::funding::{self, tx_hex, Flavor, OnRefusal};
-use bitcoin::OutPoint;
+use bitcoin::{OutPoint, Transaction};
 use fulgur_channel::{ChannelType, FeeStep};
 use fulgur_rpc::{Call, CommandDef};
 use fulgur_rpc_types::{ParamKind, ParamSpec, ParamValue, RpcError};
@@ -413,11 +413,7 @@ async fn fundchannel(call: Call<NodeContext>) -> Result<Value, RpcError> {
     // The channel is stored: now the funding goes out, recorded as the wallet's own spend
     // (its change is ours at once). If bitcoind refuses it, the channel is abandoned.
     if let Err(e) = funding::broadcast(ctx, &tx, None, OnRefusal::Release).await {
-        let _ = ctx
-            .channels
-            .abandon(id, "funding transaction was refused")
-            .await;
-        return Err(RpcError::new(303, e.message));
+        return Err(refused_funding(ctx, &tx, e).await);
     }
     let txid = tx.compute_txid();
     let mut out = json!({
@@ -432,6 +428,46 @@ async fn fundchannel(call: Call<NodeContext>) -> Result<Value, RpcError> {
         out["close_to"] = json!(hex::encode(c));
     }
     Ok(out)
+}
+
+/// Whether `tx` surely never reached bitcoind: none of its outputs is known to it, in the
+/// mempool or the chain. Not knowing (bitcoind unreachable) counts as reached.
+async fn surely_unsent(ctx: &NodeContext, tx: &Transaction) -> bool {
+    use fulgur_chain::ChainBackend;
+    let txid = tx.compute_txid();
+    for vout in 0..tx.output.len() {
+        let Ok(vout) = u32::try_from(vout) else {
+            return false;
+        };
+        match ctx.backend.getutxout(txid, vout).await {
+            Ok(None) => {}
+            _ => return false,
+        }
+    }
+    true
+}
+
+/// After bitcoind did not take a funding transaction: its channels are abandoned if it
+/// surely never went out; otherwise they are kept (awaiting lock-in) in case it did, since a
+/// forgotten channel whose funding confirms leaves the funds with a peer that forgot it.
+/// Returns CLN's error (303).
+pub(super) async fn refused_funding(ctx: &NodeContext, tx: &Transaction, e: RpcError) -> RpcError {
+    if surely_unsent(ctx, tx).await {
+        let _ = ctx
+            .channels
+            .abandon_funding(tx.compute_txid(), "funding transaction was refused")
+            .await;
+        RpcError::new(303, e.message)
+    } else {
+        tracing::warn!(target: "lightningd", "funding {} may have gone out: its channels are kept", tx.compute_txid());
+        RpcError::new(
+            303,
+            format!(
+                "{}; bitcoind may have it nonetheless, so the channels are kept awaiting lock-in",
+                e.message
+            ),
+        )
+    }
 }
 
 /// The `utxos` parameter: `txid:vout` strings.

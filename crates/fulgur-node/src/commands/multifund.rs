@@ -21,7 +21,8 @@ use serde_json::{json, Map, Value};
 use tokio::task::JoinSet;
 
 use super::channels::{
-    amount_all, channel_type_json, close_to_script, commitment_feerate, utxos_param,
+    amount_all, channel_type_json, close_to_script, commitment_feerate, refused_funding,
+    utxos_param,
 };
 use super::peers::{connect_to, ConnectError};
 use crate::channels::{FundStart, StartedOpen};
@@ -470,20 +471,20 @@ async fn attempt(
         }
     }
     if failed.len() > before {
-        funding::release(ctx, inputs, u32::MAX).await;
-        abandon_all(
+        // Abandoned before the coins are released: the transaction can never go out after.
+        abandon(
             ctx,
-            &done,
+            &tx,
             "funding cancelled: another peer of the batch failed",
         )
         .await;
+        funding::release(ctx, inputs, u32::MAX).await;
         return Ok(Attempt::Redo);
     }
 
     // Every channel is stored: only now may the funding go out.
     if let Err(e) = funding::broadcast(ctx, &tx, None, OnRefusal::Release).await {
-        abandon_all(ctx, &done, "funding transaction was refused").await;
-        return Err(RpcError::new(303, e.message));
+        return Err(refused_funding(ctx, &tx, e).await);
     }
     Ok(Attempt::Done(result(&tx, &done)))
 }
@@ -560,14 +561,9 @@ async fn cancel_all(ctx: &NodeContext, started: &[(Destination, StartedOpen)]) {
     }
 }
 
-async fn abandon_all(
-    ctx: &NodeContext,
-    done: &[(Destination, StartedOpen, ChannelId, u32)],
-    why: &str,
-) {
-    for (_, _, id, _) in done {
-        if let Err(e) = ctx.channels.abandon(*id, why).await {
-            tracing::warn!(target: "plugin-spenderp", "cannot abandon channel {}: {}", hex::encode(id.0), e.message);
-        }
+async fn abandon(ctx: &NodeContext, tx: &Transaction, why: &str) {
+    let txid = tx.compute_txid();
+    if let Err(e) = ctx.channels.abandon_funding(txid, why).await {
+        tracing::warn!(target: "plugin-spenderp", "cannot abandon the channels of {txid}: {}", e.message);
     }
 }
