@@ -395,6 +395,11 @@ fn multifundchannel_funds_several_channels_in_one_transaction() {
     assert_eq!(channels(&n1).len(), 2);
     let listed = ok(&n1, "listpeers", json!({"id": id(&n2)}));
     assert_eq!(listed["peers"][0]["num_channels"], json!(1));
+    let e = n1.call("disconnect", json!({"id": id(&n2)})).unwrap();
+    assert_eq!(
+        e.error().unwrap().1,
+        "Peer has (at least one) channel in state CHANNELD_NORMAL"
+    );
     // The funding was recorded as the wallet's own spend: no coin stays reserved.
     assert_eq!(reserved_coins(&n1), 0);
 

@@ -192,9 +192,31 @@ fn connect_failure(id: &str, e: ConnectFailure) -> RpcError {
     }
 }
 
+/// Channel states that need the connection (CLN's "wants peer comms").
+const TALKING: &[&str] = &[
+    "OPENINGD",
+    "CHANNELD_AWAITING_LOCKIN",
+    "CHANNELD_NORMAL",
+    "CHANNELD_SHUTTING_DOWN",
+    "CLOSINGD_SIGEXCHANGE",
+];
+
 async fn disconnect(call: Call<NodeContext>) -> Result<Value, RpcError> {
     let id = pubkey(&call, "id")?;
-    // No channels yet, so a peer we know is a connected peer; CLN's text for any other.
+    if !call.params.bool("force").unwrap_or(false) {
+        let channels = call.ctx.channels.list(Some(id)).await;
+        if let Some(state) = channels
+            .iter()
+            .filter_map(|c| c["state"].as_str())
+            .find(|s| TALKING.contains(s))
+        {
+            return Err(RpcError::new(
+                LIGHTNINGD,
+                format!("Peer has (at least one) channel in state {state}"),
+            ));
+        }
+    }
+    // CLN's text for a peer that is not connected.
     call.ctx.peers.disconnect(id).await.map_err(|_| {
         RpcError::invalid_params(format!(
             "Unknown peer '{}'",
