@@ -393,6 +393,9 @@ fn multifundchannel_funds_several_channels_in_one_transaction() {
     assert_eq!(c2["to_us_msat"], json!(1_000_000u64));
     assert_eq!(c3["private"], true);
     assert_eq!(channels(&n1).len(), 2);
+    let info = ok(&n1, "getinfo", json!({}));
+    assert_eq!(info["num_active_channels"], json!(2));
+    assert_eq!(info["num_pending_channels"], json!(0));
     let listed = ok(&n1, "listpeers", json!({"id": id(&n2)}));
     assert_eq!(listed["peers"][0]["num_channels"], json!(1));
     let e = n1.call("disconnect", json!({"id": id(&n2)})).unwrap();

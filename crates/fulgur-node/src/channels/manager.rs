@@ -90,6 +90,7 @@ pub enum Request {
     Close(CloseRequest, Reply<Value>),
     List(Option<PublicKey>, oneshot::Sender<Vec<Value>>),
     ListClosed(Option<PublicKey>, oneshot::Sender<Vec<Value>>),
+    Counts(oneshot::Sender<(usize, usize, usize)>),
     SetChannel(super::policy::SetChannel, Reply<Vec<Value>>),
     ListHtlcs(super::htlcs::ListHtlcs, Reply<Vec<Value>>),
 }
@@ -163,6 +164,16 @@ impl ChannelsHandle {
     /// `listhtlcs` entries.
     pub async fn list_htlcs(&self, req: super::htlcs::ListHtlcs) -> Result<Vec<Value>, RpcError> {
         self.ask(|r| Request::ListHtlcs(req, r)).await
+    }
+
+    /// `getinfo`'s channel counts: pending (awaiting lock-in), active (normal, or closing
+    /// but still talking to the peer) and inactive (closed or closing on chain).
+    pub async fn counts(&self) -> (usize, usize, usize) {
+        let (tx, rx) = oneshot::channel();
+        if self.tx.send(Request::Counts(tx)).await.is_err() {
+            return (0, 0, 0);
+        }
+        rx.await.unwrap_or_default()
     }
 
     /// `listclosedchannels` entries.
@@ -412,6 +423,19 @@ impl Manager {
             Request::SetChannel(req, reply) => {
                 let r = self.setchannel(req).await;
                 let _ = reply.send(r);
+            }
+            Request::Counts(reply) => {
+                let (mut pending, mut active, mut inactive) = (0, 0, 0);
+                for e in self.channels.values() {
+                    match e.ch.state() {
+                        ChannelState::ChanneldAwaitingLockin => pending += 1,
+                        ChannelState::ChanneldNormal
+                        | ChannelState::ChanneldShuttingDown
+                        | ChannelState::ClosingdSigexchange => active += 1,
+                        _ => inactive += 1,
+                    }
+                }
+                let _ = reply.send((pending, active, inactive));
             }
             Request::ListClosed(peer, reply) => {
                 let mut v: Vec<(u64, Value)> = self

@@ -19,6 +19,7 @@ async fn run(call: Call<NodeContext>) -> Result<Value, RpcError> {
     let n = &call.ctx;
     let chain = n.chain.borrow().clone();
     let num_peers = n.peers.count().await;
+    let (pending, active, inactive) = n.channels.counts().await;
     let binding: Vec<Value> = n
         .peers
         .bindings()
@@ -34,9 +35,9 @@ async fn run(call: Call<NodeContext>) -> Result<Value, RpcError> {
         "alias": n.identity.alias,
         "color": n.identity.color,
         "num_peers": num_peers,
-        "num_pending_channels": 0,
-        "num_active_channels": 0,
-        "num_inactive_channels": 0,
+        "num_pending_channels": pending,
+        "num_active_channels": active,
+        "num_inactive_channels": inactive,
         "address": n.announce,
         "binding": binding,
         "version": VERSION,
