@@ -677,3 +677,41 @@ fn fundchannel_all_with_reserve_and_mindepth() {
     let c = wait_state(&n2, "CHANNELD_NORMAL");
     assert_eq!(c["our_reserve_msat"], json!(20_000_000u64));
 }
+
+/// bitcoind refuses the funding transaction (its fee is below bitcoind's minimum relay fee):
+/// the coins are released, the channel is abandoned (the peer told), and the error does not
+/// hand out the signed transaction.
+#[test]
+fn a_refused_funding_abandons_the_channel_and_releases_the_coins() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("bitcoin.conf"), "minrelaytxfee=0.0001\n").unwrap();
+    let b = Bitcoind::start_in(dir.path()).unwrap();
+    let n1 = start(&b);
+    let n2 = start(&b);
+    n1.fund_coinbase(&b).unwrap();
+    n2.wait_synced(&b).unwrap();
+    let id2 = id(&n2);
+    ok(
+        &n1,
+        "connect",
+        json!({"id": id2, "host": "127.0.0.1", "port": port(&n2)}),
+    );
+    let e = n1
+        .call(
+            "fundchannel",
+            json!({"id": id2, "amount": 200_000, "feerate": "1000perkw"}),
+        )
+        .unwrap();
+    let (code, message) = e.error().expect("bitcoind refuses a 4 sat/vB funding");
+    assert_eq!(code, 303, "{message}");
+    assert!(message.contains("abandoned"), "{message}");
+    assert!(
+        !message.contains("02000000"),
+        "no signed transaction in: {message}"
+    );
+    assert!(channels(&n1).is_empty(), "{:?}", channels(&n1));
+    assert_eq!(reserved_coins(&n1), 0);
+    let closed = ok(&n1, "listclosedchannels", json!({}))["closedchannels"].clone();
+    assert_eq!(closed[0]["funding_withheld"], true, "{closed}");
+    assert_eq!(closed[0]["close_cause"], "user");
+}

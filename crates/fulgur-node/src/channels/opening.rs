@@ -218,6 +218,20 @@ impl Manager {
             .await;
             return;
         };
+        if p.complete_reply.as_ref().is_some_and(|r| r.is_closed()) {
+            // Whoever asked gave up (a timeout): its funding will not be broadcast, so no
+            // channel may be made of it.
+            self.send_to(
+                &peer,
+                ErrorMessage {
+                    channel_id: m.channel_id,
+                    data: b"funding cancelled".to_vec(),
+                }
+                .into(),
+            )
+            .await;
+            return;
+        }
         match p.open.on_funding_signed(m) {
             Ok((ch, acts)) => {
                 let vout = ch.setup().funding_outpoint.vout;

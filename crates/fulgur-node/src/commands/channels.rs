@@ -412,7 +412,7 @@ async fn fundchannel(call: Call<NodeContext>) -> Result<Value, RpcError> {
     };
     // The channel is stored: now the funding goes out, recorded as the wallet's own spend
     // (its change is ours at once). If bitcoind refuses it, the channel is abandoned.
-    if let Err(e) = funding::broadcast(ctx, &tx, None, OnRefusal::Release).await {
+    if let Err(e) = funding::broadcast_outcome(ctx, &tx, None, OnRefusal::Release).await {
         return Err(refused_funding(ctx, &tx, e).await);
     }
     let txid = tx.compute_txid();
@@ -430,44 +430,32 @@ async fn fundchannel(call: Call<NodeContext>) -> Result<Value, RpcError> {
     Ok(out)
 }
 
-/// Whether `tx` surely never reached bitcoind: none of its outputs is known to it, in the
-/// mempool or the chain. Not knowing (bitcoind unreachable) counts as reached.
-async fn surely_unsent(ctx: &NodeContext, tx: &Transaction) -> bool {
-    use fulgur_chain::ChainBackend;
+/// After bitcoind did not take a funding transaction: if it surely does not have it, the
+/// coins were released and its channels are abandoned; otherwise (it may have it) the coins
+/// stay reserved and the channels are kept awaiting lock-in, since a forgotten channel whose
+/// funding confirms leaves the funds with a peer that forgot it. Returns CLN's error (303),
+/// without the signed transaction: it must not be broadcast once its channels are gone.
+pub(super) async fn refused_funding(
+    ctx: &NodeContext,
+    tx: &Transaction,
+    failure: funding::BroadcastFailure,
+) -> RpcError {
     let txid = tx.compute_txid();
-    for vout in 0..tx.output.len() {
-        let Ok(vout) = u32::try_from(vout) else {
-            return false;
-        };
-        match ctx.backend.getutxout(txid, vout).await {
-            Ok(None) => {}
-            _ => return false,
-        }
+    if failure.maybe_sent {
+        tracing::warn!(target: "lightningd", "funding {txid} may have gone out: its channels are kept");
+        return RpcError::new(303, failure.error.message);
     }
-    true
-}
-
-/// After bitcoind did not take a funding transaction: its channels are abandoned if it
-/// surely never went out; otherwise they are kept (awaiting lock-in) in case it did, since a
-/// forgotten channel whose funding confirms leaves the funds with a peer that forgot it.
-/// Returns CLN's error (303).
-pub(super) async fn refused_funding(ctx: &NodeContext, tx: &Transaction, e: RpcError) -> RpcError {
-    if surely_unsent(ctx, tx).await {
-        let _ = ctx
-            .channels
-            .abandon_funding(tx.compute_txid(), "funding transaction was refused")
-            .await;
-        RpcError::new(303, e.message)
-    } else {
-        tracing::warn!(target: "lightningd", "funding {} may have gone out: its channels are kept", tx.compute_txid());
-        RpcError::new(
-            303,
-            format!(
-                "{}; bitcoind may have it nonetheless, so the channels are kept awaiting lock-in",
-                e.message
-            ),
-        )
-    }
+    let _ = ctx
+        .channels
+        .abandon_funding(txid, "funding transaction was refused")
+        .await;
+    RpcError::new(
+        303,
+        format!(
+            "Error broadcasting funding transaction {txid}: {}. The channels were abandoned and the coins released",
+            failure.why
+        ),
+    )
 }
 
 /// The `utxos` parameter: `txid:vout` strings.

@@ -33,6 +33,8 @@ const INVALID: i64 = -32602;
 
 /// How long one peer may take over one stage before it is counted as failed.
 const STAGE_TIMEOUT: Duration = Duration::from_secs(60);
+/// The start of a timed-out stage's error message.
+const SILENT: &str = "Peer did not answer within";
 
 pub(super) const MULTIFUNDCHANNEL: &[ParamSpec] = &[
     ParamSpec::req("destinations", ParamKind::Array),
@@ -67,6 +69,11 @@ struct Failure {
 }
 
 impl Failure {
+    /// Whether the peer was silent for the whole stage (rather than refusing).
+    fn timed_out(&self) -> bool {
+        self.error.message.starts_with(SILENT)
+    }
+
     fn json(&self) -> Value {
         let mut error = Map::new();
         error.insert("code".into(), json!(self.error.code));
@@ -200,7 +207,7 @@ where
                 Ok(r) => r,
                 Err(_) => Err(RpcError::new(
                     -1,
-                    format!("Peer did not answer within {}s", STAGE_TIMEOUT.as_secs()),
+                    format!("{SILENT} {}s", STAGE_TIMEOUT.as_secs()),
                 )),
             };
             (i, r)
@@ -399,12 +406,7 @@ async fn attempt(
                 reserve_sat: d.reserve_sat,
                 mindepth: d.mindepth,
             };
-            let r = ctx.channels.start(req).await;
-            if r.is_err() {
-                // A timed-out or failed start leaves nothing behind in the manager.
-                let _ = ctx.channels.cancel(d.peer).await;
-            }
-            r
+            ctx.channels.start(req).await
         }
     })
     .await;
@@ -412,6 +414,13 @@ async fn attempt(
     let started: Vec<(Destination, StartedOpen)> =
         keep_ok(live.to_vec(), started, "fundchannel_start", failed);
     if failed.len() > before {
+        // Out here, not in the stage's future, which a timeout drops: a silent peer's open
+        // is forgotten in the manager. (Other failures left nothing of ours behind; an open
+        // refused as "Already funding channel" is someone else's and stays.)
+        let silent: Vec<&Failure> = failed[before..].iter().filter(|f| f.timed_out()).collect();
+        for f in silent {
+            let _ = ctx.channels.cancel(f.peer).await;
+        }
         cancel_all(ctx, &started).await;
         return Ok(Attempt::Redo);
     }
@@ -453,13 +462,7 @@ async fn attempt(
     let completed = each(&dests, |d| {
         let ctx = ctx.clone();
         let tx = tx.clone();
-        async move {
-            let r = ctx.channels.complete(d.peer, tx).await;
-            if r.is_err() {
-                let _ = ctx.channels.cancel(d.peer).await;
-            }
-            r
-        }
+        async move { ctx.channels.complete(d.peer, tx).await }
     })
     .await;
     let before = failed.len();
@@ -471,7 +474,10 @@ async fn attempt(
         }
     }
     if failed.len() > before {
-        // Abandoned before the coins are released: the transaction can never go out after.
+        // The silent peers' opens are forgotten first, so no late funding_signed can make a
+        // channel after the abandon; then every channel of this transaction is abandoned,
+        // before the coins are released: the transaction can never go out after.
+        cancel_failed(ctx, &failed[before..]).await;
         abandon(
             ctx,
             &tx,
@@ -483,7 +489,7 @@ async fn attempt(
     }
 
     // Every channel is stored: only now may the funding go out.
-    if let Err(e) = funding::broadcast(ctx, &tx, None, OnRefusal::Release).await {
+    if let Err(e) = funding::broadcast_outcome(ctx, &tx, None, OnRefusal::Release).await {
         return Err(refused_funding(ctx, &tx, e).await);
     }
     Ok(Attempt::Done(result(&tx, &done)))
@@ -553,6 +559,12 @@ fn result(tx: &Transaction, done: &[(Destination, StartedOpen, ChannelId, u32)])
         "txid": tx.compute_txid().to_string(),
         "channel_ids": ids,
     })
+}
+
+async fn cancel_failed(ctx: &NodeContext, failed: &[Failure]) {
+    for f in failed {
+        let _ = ctx.channels.cancel(f.peer).await;
+    }
 }
 
 async fn cancel_all(ctx: &NodeContext, started: &[(Destination, StartedOpen)]) {

@@ -207,15 +207,57 @@ pub async fn broadcast(
     extend: Option<u32>,
     on_refusal: OnRefusal,
 ) -> Result<(), RpcError> {
+    broadcast_outcome(ctx, tx, extend, on_refusal)
+        .await
+        .map_err(|f| f.error)
+}
+
+/// Why [`broadcast_outcome`] failed.
+#[derive(Debug)]
+pub struct BroadcastFailure {
+    /// CLN's error for the command.
+    pub error: RpcError,
+    /// bitcoind's (or the transport's) reason.
+    pub why: String,
+    /// Whether the transaction may have reached bitcoind nonetheless (it could not be
+    /// asked, or it knows the transaction's outputs): then its record and the reservations
+    /// of its inputs were kept, since it may confirm.
+    pub maybe_sent: bool,
+}
+
+/// Whether `tx` surely never reached bitcoind: none of its outputs is known to it, in the
+/// mempool or the chain. Not being able to ask counts as "maybe reached".
+pub async fn surely_unsent(ctx: &NodeContext, tx: &Transaction) -> bool {
+    use fulgur_chain::ChainBackend;
+    let txid = tx.compute_txid();
+    for vout in 0..tx.output.len() {
+        let Ok(vout) = u32::try_from(vout) else {
+            return false;
+        };
+        match ctx.backend.getutxout(txid, vout).await {
+            Ok(None) => {}
+            _ => return false,
+        }
+    }
+    true
+}
+
+/// [`broadcast`], telling a transaction bitcoind surely does not have from one it may have.
+pub async fn broadcast_outcome(
+    ctx: &NodeContext,
+    tx: &Transaction,
+    extend: Option<u32>,
+    on_refusal: OnRefusal,
+) -> Result<(), BroadcastFailure> {
     let txid = tx.compute_txid();
     let raw = encode::serialize(tx);
-    let found = our_outputs(ctx, psbt_inputs_of(tx)).await?;
+    let found = our_outputs(ctx, psbt_inputs_of(tx)).await.map_err(early)?;
     let mut ours = Vec::new();
     let mut previous_spenders = HashSet::new();
     for (op, info) in found {
         let Some(info) = info else { continue };
         if !info.reserved {
-            return Err(not_reserved(&op));
+            return Err(early(not_reserved(&op)));
         }
         if let Some(other) = info.spend_txid.filter(|t| *t != txid) {
             previous_spenders.insert(other);
@@ -273,8 +315,8 @@ pub async fn broadcast(
             Ok(Ok(()))
         })
         .await
-        .map_err(internal)?;
-    recorded?;
+        .map_err(|e| early(internal(e)))?;
+    recorded.map_err(early)?;
     ctx.onchain.note_outpoints(&change_ops);
 
     let why = match ctx.backend.send_raw_transaction(tx, false).await {
@@ -286,6 +328,21 @@ pub async fn broadcast(
         Err(e) => e.to_string(),
     };
     tracing::info!(target: "wallet", "bitcoind refused {txid}: {why}");
+    if !surely_unsent(ctx, tx).await {
+        // It may be out: keep it recorded as ours, its inputs reserved, so nothing else
+        // spends them while it may still confirm.
+        tracing::warn!(target: "wallet", "{txid} may have reached bitcoind after all: kept as sent");
+        return Err(BroadcastFailure {
+            error: RpcError::new(
+                LIGHTNINGD,
+                format!(
+                    "Error broadcasting transaction: {why}. bitcoind may have it nonetheless: it is kept as sent and its inputs stay reserved"
+                ),
+            ),
+            why,
+            maybe_sent: true,
+        });
+    }
     let blocks = match on_refusal {
         OnRefusal::Shorten(b) => b,
         OnRefusal::Release => u32::MAX,
@@ -315,13 +372,26 @@ pub async fn broadcast(
     if let Err(e) = undo {
         tracing::error!(target: "wallet", "cannot undo the record of refused {txid}: {e}");
     }
-    Err(RpcError::new(
-        LIGHTNINGD,
-        format!(
-            "Error broadcasting transaction: {why}. Unsent tx discarded {}",
-            encode::serialize_hex(tx)
+    Err(BroadcastFailure {
+        error: RpcError::new(
+            LIGHTNINGD,
+            format!(
+                "Error broadcasting transaction: {why}. Unsent tx discarded {}",
+                encode::serialize_hex(tx)
+            ),
         ),
-    ))
+        why,
+        maybe_sent: false,
+    })
+}
+
+/// A failure before anything was sent.
+fn early(error: RpcError) -> BroadcastFailure {
+    BroadcastFailure {
+        error,
+        why: String::new(),
+        maybe_sent: false,
+    }
 }
 
 pub(super) fn psbt_inputs_of(tx: &Transaction) -> Vec<OutPoint> {
