@@ -23,17 +23,46 @@ impl Channel {
     /// in its locktime (upper byte 0x20) and input sequence (upper byte 0x80).
     pub fn funding_spent(&mut self, tx: &Transaction) -> Vec<Action> {
         let mut out = Out::default();
+        let commitment = tx.lock_time.to_consensus_u32() >> 24 == 0x20
+            && tx.input.first().is_some_and(|i| i.sequence.0 >> 24 == 0x80);
+        let txid = tx.compute_txid();
+        if self.d.history.spend_txid != Some(txid) {
+            // A first spend, or another one mined after a reorganisation took the first.
+            self.d.history.spend_txid = Some(txid);
+            self.d.history.mutual_close = !commitment;
+            out.persist = true;
+        }
         if matches!(self.d.state, ChannelState::Onchain | ChannelState::Closed) {
             return out.finish();
         }
         self.live = false;
-        let commitment = tx.lock_time.to_consensus_u32() >> 24 == 0x20
-            && tx.input.first().is_some_and(|i| i.sequence.0 >> 24 == 0x80);
-        self.d.history.spend_txid = Some(tx.compute_txid());
-        self.d.history.mutual_close = !commitment;
         self.note_close(None, CloseCause::Onchain);
         self.set_state(ChannelState::FundingSpendSeen, &mut out);
         self.set_state(ChannelState::Onchain, &mut out);
+        out.finish()
+    }
+
+    /// A reorganisation took the funding transaction's block: the funding is unconfirmed
+    /// again. Its depth restarts and its short channel id is forgotten until it is mined
+    /// anew (so a restart does not count depth from a block that is gone).
+    pub fn funding_reorged(&mut self) -> Vec<Action> {
+        let mut out = Out::default();
+        if self.d.funding_depth != 0 || self.d.short_channel_id.is_some() {
+            self.d.funding_depth = 0;
+            self.d.short_channel_id = None;
+            out.persist = true;
+        }
+        out.finish()
+    }
+
+    /// A reorganisation took the block of the transaction that spent the funding output: the
+    /// spend is forgotten until one is mined again (maybe another one).
+    pub fn spend_reorged(&mut self) -> Vec<Action> {
+        let mut out = Out::default();
+        if self.d.history.spend_txid.take().is_some() {
+            self.d.history.mutual_close = false;
+            out.persist = true;
+        }
         out.finish()
     }
 

@@ -425,3 +425,40 @@ fn an_unfunded_channel_is_abandoned_only_by_its_funder_before_the_funding_is_see
     assert!(q.a.chm().abandon_unfunded("late").is_err());
     assert_ne!(q.a.ch().state(), ChannelState::Closed);
 }
+
+#[test]
+fn reorgs_unconfirm_the_funding_and_the_spend() {
+    let mut p = Pair::normal(OpenSpec::default());
+    assert!(p.a.ch().data().short_channel_id.is_some());
+    // The funding's block is gone: depth and short channel id are forgotten, and stored.
+    let acts = p.a.chm().funding_reorged();
+    assert_eq!(acts, vec![Action::Persist]);
+    assert_eq!(p.a.ch().data().short_channel_id, None);
+    assert_eq!(p.a.ch().data().funding_depth, 0);
+    assert!(
+        p.a.chm().funding_reorged().is_empty(),
+        "nothing more to forget"
+    );
+    // A mutual close is mined, then reorganised away, and our commitment is mined instead.
+    let commitment = p.a.ch().signed_local_commitment().unwrap();
+    let acts = p.a.chm().shutdown(None, FeeStep::default(), None).unwrap();
+    p.a.apply(acts);
+    p.settle();
+    let close = p.a.broadcasts.last().unwrap().clone();
+    let acts = p.a.chm().funding_spent(&close);
+    p.a.apply(acts);
+    assert!(p.a.ch().history().mutual_close);
+    assert_eq!(p.a.chm().spend_reorged(), vec![Action::Persist]);
+    assert_eq!(p.a.ch().history().spend_txid, None);
+    let acts = p.a.chm().funding_spent(&commitment);
+    assert_eq!(acts, vec![Action::Persist]);
+    assert!(
+        !p.a.ch().history().mutual_close,
+        "a commitment is not a mutual close"
+    );
+    assert_eq!(
+        p.a.ch().history().spend_txid,
+        Some(commitment.compute_txid())
+    );
+    assert_eq!(p.a.ch().state(), ChannelState::Onchain);
+}

@@ -53,31 +53,35 @@ impl Manager {
 
     /// Blocks above `height` are gone: a funding confirmed there is unconfirmed again (its
     /// depth restarts when it is mined anew, with its new short channel id), and a close
-    /// mined there is not final any more.
+    /// mined there is not final any more (another spend may be mined instead).
     async fn reorg(&mut self, height: u32) {
-        let mut changed = Vec::new();
-        for (id, e) in self.channels.iter_mut() {
+        let ids: Vec<[u8; 32]> = self.channels.keys().copied().collect();
+        for id in ids {
+            let Some(e) = self.channels.get_mut(&id) else {
+                continue;
+            };
+            let mut acts = Vec::new();
             if e.conf_height.is_some_and(|h| h > height) {
                 tracing::info!(target: "lightningd", "channel {}: funding transaction unconfirmed by a reorg", hex::encode(id));
                 e.conf_height = None;
                 e.funding_tx = None;
-                if let Ok(acts) = e.ch.funding_depth(0, None, None) {
-                    if acts.contains(&Action::Persist) {
-                        changed.push(*id);
-                    }
-                }
+                acts.extend(e.ch.funding_reorged());
             }
+            let mut persist = false;
             if e.closed_height.is_some_and(|h| h > height) {
                 tracing::info!(target: "lightningd", "channel {}: closing transaction unconfirmed by a reorg", hex::encode(id));
                 e.closed_height = None;
-                changed.push(*id);
+                acts.extend(e.ch.spend_reorged());
+                // The row's closed_height changes even if the record does not.
+                persist = true;
             }
-        }
-        for id in changed {
-            if let Err(e) = self.persist(id).await {
-                tracing::error!(target: "channeld", "cannot store channel {}: {e}; stopping", hex::encode(id));
-                self.ctx.shutdown.cancel();
-                return;
+            persist |= acts.contains(&Action::Persist);
+            acts.retain(|a| *a != Action::Persist);
+            if persist {
+                acts.insert(0, Action::Persist);
+            }
+            if !acts.is_empty() {
+                self.apply(id, acts).await;
             }
         }
     }
