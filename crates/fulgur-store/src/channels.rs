@@ -162,15 +162,20 @@ impl Store {
                 }
                 Some(s) if s == h.state => {}
                 Some(_) => {
+                    // Every column: the row always says what the channel committed to.
                     tx.execute(
-                        "UPDATE htlcs SET state = ?4,
+                        "UPDATE htlcs SET state = ?4, amount_msat = ?5, cltv_expiry = ?6,
+                            payment_hash = ?7,
                             updated_index = (SELECT COALESCE(MAX(updated_index), 0) + 1 FROM htlcs)
                          WHERE channel_dbid = ?1 AND direction = ?2 AND htlc_id = ?3",
                         params![
                             to_i64(h.channel_dbid)?,
                             i64::from(!h.offered),
                             to_i64(h.htlc_id)?,
-                            h.state
+                            h.state,
+                            to_i64(h.amount_msat)?,
+                            h.cltv_expiry,
+                            &h.payment_hash[..]
                         ],
                     )?;
                 }
@@ -392,6 +397,13 @@ mod tests {
             })
             .unwrap()
             .is_empty());
+        // A change rewrites every column.
+        let mut moved = h(1, true, "SENT_ADD_COMMIT");
+        moved.amount_msat = 7;
+        s.save_channel_with_htlcs(&row, &[moved.clone()]).unwrap();
+        let again = s.htlcs(HtlcQuery::default()).unwrap();
+        assert_eq!(again[2].htlc, moved);
+        assert_eq!(again[2].updated_index, Some(3));
         // The channel row went in with them.
         assert_eq!(s.channels().unwrap()[0].state, "CHANNELD_NORMAL");
     }

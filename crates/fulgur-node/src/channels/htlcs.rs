@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use fulgur_channel::Channel;
+use fulgur_channel::{Channel, HtlcState};
 use fulgur_rpc_types::RpcError;
 use fulgur_store::{HtlcQuery, HtlcRow};
 use serde_json::{json, Map, Value};
@@ -19,10 +19,12 @@ const OUT_DONE: &str = "RCVD_REMOVE_ACK_REVOCATION";
 /// CLN's final state of an HTLC the peer offered, once it is gone from the channel.
 const IN_DONE: &str = "SENT_REMOVE_ACK_REVOCATION";
 
-/// The channel's HTLCs now.
+/// The channel's HTLCs now, leaving out adds no commitment covers yet: those can still be
+/// dropped on a disconnection (and their id given to another HTLC), so they are not history.
 pub(super) fn seen(ch: &Channel) -> Seen {
     let dbid = ch.setup().dbid;
     ch.htlcs()
+        .filter(|h| !matches!(h.state, HtlcState::SentAddHtlc | HtlcState::RcvdAddHtlc))
         .map(|h| {
             let offered = h.state.is_offered_by_us();
             (
@@ -82,16 +84,17 @@ pub struct ListHtlcs {
     pub limit: Option<u32>,
 }
 
-impl Manager {
-    /// The short channel id of every channel, open or closed, by dbid.
-    fn scids(&self) -> HashMap<u64, u64> {
-        self.channels
-            .values()
-            .chain(self.closed.values())
-            .filter_map(|e| Some((e.ch.setup().dbid, e.ch.data().short_channel_id?)))
-            .collect()
-    }
+/// What the manager knows for `listhtlcs`: which channel `id` names, and every channel's
+/// short channel id.
+#[derive(Debug, Clone, Default)]
+pub struct HtlcScope {
+    /// The dbid of the channel asked for, if one was.
+    pub channel_dbid: Option<u64>,
+    /// Short channel id by dbid, open and closed channels alike.
+    pub scids: HashMap<u64, u64>,
+}
 
+impl Manager {
     /// The dbid of the channel `id` names (a short channel id or a channel id, open or
     /// closed).
     fn htlc_channel(&self, id: &str) -> Result<u64, RpcError> {
@@ -119,54 +122,66 @@ impl Manager {
             .ok_or_else(|| RpcError::new(-32602, format!("Channel ID not found: '{id}'")))
     }
 
-    /// `listhtlcs`.
-    pub(super) async fn list_htlcs(&mut self, req: ListHtlcs) -> Result<Vec<Value>, RpcError> {
-        let channel_dbid = match &req.id {
-            Some(id) => Some(self.htlc_channel(id)?),
-            None => None,
-        };
-        let q = HtlcQuery {
-            channel_dbid,
-            by_updated: req.by_updated,
-            start: req.start,
-            limit: req.limit,
-        };
-        let rows = self
-            .ctx
-            .onchain
-            .with_store(move |s| Ok(s.htlcs(q)?))
-            .await
-            .map_err(|e| RpcError::new(-1, e.to_string()))?;
-        let scids = self.scids();
-        Ok(rows
-            .into_iter()
-            .filter_map(|r| {
-                let scid = scids.get(&r.htlc.channel_dbid)?;
-                let mut o = Map::new();
-                o.insert(
-                    "short_channel_id".into(),
-                    json!(fulgur_wire::ShortChannelId(*scid).to_string()),
-                );
-                o.insert("created_index".into(), json!(r.created_index));
-                if let Some(u) = r.updated_index {
-                    o.insert("updated_index".into(), json!(u));
-                }
-                o.insert("id".into(), json!(r.htlc.htlc_id));
-                o.insert("expiry".into(), json!(r.htlc.cltv_expiry));
-                o.insert("amount_msat".into(), json!(r.htlc.amount_msat));
-                o.insert(
-                    "direction".into(),
-                    json!(if r.htlc.offered { "out" } else { "in" }),
-                );
-                o.insert(
-                    "payment_hash".into(),
-                    json!(hex::encode(r.htlc.payment_hash)),
-                );
-                o.insert("state".into(), json!(r.htlc.state));
-                Some(Value::Object(o))
-            })
-            .collect())
+    /// `listhtlcs`'s scope (see [`HtlcScope`]).
+    pub(super) fn htlc_scope(&self, id: Option<&str>) -> Result<HtlcScope, RpcError> {
+        Ok(HtlcScope {
+            channel_dbid: id.map(|i| self.htlc_channel(i)).transpose()?,
+            scids: self
+                .channels
+                .values()
+                .chain(self.closed.values())
+                .filter_map(|e| Some((e.ch.setup().dbid, e.ch.data().short_channel_id?)))
+                .collect(),
+        })
     }
+}
+
+/// Reads the history `req` asks for, in `scope`, as `listhtlcs` entries.
+pub(super) async fn list(
+    onchain: &std::sync::Arc<crate::onchain::Onchain>,
+    scope: HtlcScope,
+    req: ListHtlcs,
+) -> Result<Vec<Value>, RpcError> {
+    let q = HtlcQuery {
+        channel_dbid: scope.channel_dbid,
+        by_updated: req.by_updated,
+        start: req.start,
+        limit: req.limit,
+    };
+    let rows = onchain
+        .with_store(move |s| Ok(s.htlcs(q)?))
+        .await
+        .map_err(|e| RpcError::new(-1, e.to_string()))?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|r| {
+            // A channel whose funding a reorganisation unconfirmed has no short channel id
+            // until it is mined again; its HTLCs are listed again then.
+            let scid = scope.scids.get(&r.htlc.channel_dbid)?;
+            let mut o = Map::new();
+            o.insert(
+                "short_channel_id".into(),
+                json!(fulgur_wire::ShortChannelId(*scid).to_string()),
+            );
+            o.insert("created_index".into(), json!(r.created_index));
+            if let Some(u) = r.updated_index {
+                o.insert("updated_index".into(), json!(u));
+            }
+            o.insert("id".into(), json!(r.htlc.htlc_id));
+            o.insert("expiry".into(), json!(r.htlc.cltv_expiry));
+            o.insert("amount_msat".into(), json!(r.htlc.amount_msat));
+            o.insert(
+                "direction".into(),
+                json!(if r.htlc.offered { "out" } else { "in" }),
+            );
+            o.insert(
+                "payment_hash".into(),
+                json!(hex::encode(r.htlc.payment_hash)),
+            );
+            o.insert("state".into(), json!(r.htlc.state));
+            Some(Value::Object(o))
+        })
+        .collect())
 }
 
 #[cfg(test)]

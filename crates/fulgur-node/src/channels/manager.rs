@@ -92,7 +92,7 @@ pub enum Request {
     ListClosed(Option<PublicKey>, oneshot::Sender<Vec<Value>>),
     Counts(oneshot::Sender<(usize, usize, usize)>),
     SetChannel(super::policy::SetChannel, Reply<Vec<Value>>),
-    ListHtlcs(super::htlcs::ListHtlcs, Reply<Vec<Value>>),
+    HtlcScope(Option<String>, Reply<super::htlcs::HtlcScope>),
 }
 
 /// A handle to the manager.
@@ -161,9 +161,16 @@ impl ChannelsHandle {
         self.ask(|r| Request::SetChannel(req, r)).await
     }
 
-    /// `listhtlcs` entries.
-    pub async fn list_htlcs(&self, req: super::htlcs::ListHtlcs) -> Result<Vec<Value>, RpcError> {
-        self.ask(|r| Request::ListHtlcs(req, r)).await
+    /// `listhtlcs` entries. The manager only names the channels; the history is read from
+    /// the database outside its task, so a long history never holds up the channels.
+    pub async fn list_htlcs(
+        &self,
+        ctx: &std::sync::Arc<crate::onchain::Onchain>,
+        req: super::htlcs::ListHtlcs,
+    ) -> Result<Vec<Value>, RpcError> {
+        let id = req.id.clone();
+        let scope = self.ask(|r| Request::HtlcScope(id, r)).await?;
+        super::htlcs::list(ctx, scope, req).await
     }
 
     /// `getinfo`'s channel counts: pending (awaiting lock-in), active (normal, or closing
@@ -416,8 +423,8 @@ impl Manager {
                 }
                 let _ = reply.send(v);
             }
-            Request::ListHtlcs(req, reply) => {
-                let r = self.list_htlcs(req).await;
+            Request::HtlcScope(id, reply) => {
+                let r = self.htlc_scope(id.as_deref());
                 let _ = reply.send(r);
             }
             Request::SetChannel(req, reply) => {
@@ -904,7 +911,11 @@ impl Manager {
                 funding_tx,
             },
         );
-        self.persist(id.0).await?;
+        if let Err(e) = self.persist(id.0).await {
+            // Not stored: it must not live on in memory either.
+            self.channels.remove(&id.0);
+            return Err(e);
+        }
         self.watch.watch(outpoint);
         // The channel is live on this connection already: no reestablish for a new channel.
         if let Some(e) = self.channels.get_mut(&id.0) {

@@ -91,8 +91,8 @@ impl Manager {
         match state {
             Some(s) if settable(s) => Ok(vec![cid]),
             Some(s) => Err(RpcError::new(
-                -1,
-                format!("Channel is in state {}", s.as_str()),
+                -32602,
+                format!("Channel in state {}", s.as_str()),
             )),
             None => Err(RpcError::new(
                 -32602,
@@ -103,6 +103,11 @@ impl Manager {
 
     /// Sets the relay policy of every channel `req.id` names; answers each one's result.
     pub(super) async fn setchannel(&mut self, req: SetChannel) -> Result<Vec<Value>, RpcError> {
+        if let (Some(min), Some(max)) = (req.htlcmin, req.htlcmax) {
+            if max < min {
+                return Err(RpcError::new(-1, "htlcmax cannot be less than htlcmin"));
+            }
+        }
         let ids = self.setchannel_targets(&req.id)?;
         let mut out = Vec::with_capacity(ids.len());
         for id in ids {
@@ -117,7 +122,7 @@ impl Manager {
                 Some(v) if v < floor => {
                     warnings.insert(
                         "warning_htlcmin_too_low".into(),
-                        json!(format!("Set htlcmin to {floor}msat: the peer's minimum")),
+                        json!("Set minimum_htlc_out_msat to minimum allowed by peer"),
                     );
                     Some(floor)
                 }
@@ -128,9 +133,7 @@ impl Manager {
                 Some(v) if v > ceiling => {
                     warnings.insert(
                         "warning_htlcmax_too_high".into(),
-                        json!(format!(
-                            "Set htlcmax to {ceiling}msat: the most the channel can carry"
-                        )),
+                        json!("Set maximum_htlc_out_msat to maximum possible in channel"),
                     );
                     Some(ceiling)
                 }

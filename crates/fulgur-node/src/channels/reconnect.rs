@@ -4,6 +4,8 @@
 //! doubles after each attempt up to [`MAX_BACKOFF`]. Peers that only ever dialled us have no
 //! address to dial; they reconnect to us.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use fulgur_channel::ChannelState;
@@ -17,10 +19,12 @@ pub const FIRST_BACKOFF: Duration = Duration::from_secs(1);
 pub const MAX_BACKOFF: Duration = Duration::from_secs(300);
 
 /// When to try a peer next.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(super) struct Reconnect {
     due: Instant,
     backoff: Duration,
+    /// Set while a dial is under way, so a slow one is not joined by another.
+    dialing: Arc<AtomicBool>,
 }
 
 impl Manager {
@@ -40,6 +44,7 @@ impl Manager {
         self.reconnects.entry(peer).or_insert(Reconnect {
             due: Instant::now() + after,
             backoff: FIRST_BACKOFF,
+            dialing: Arc::new(AtomicBool::new(false)),
         });
     }
 
@@ -69,36 +74,41 @@ impl Manager {
             self.reconnects.remove(&p);
         }
         for (peer, r) in self.reconnects.iter_mut() {
-            if r.due > now {
+            if r.due > now || r.dialing.swap(true, Ordering::AcqRel) {
                 continue;
             }
             r.due = now + r.backoff;
             r.backoff = (r.backoff * 2).min(MAX_BACKOFF);
             let ctx = self.ctx.clone();
             let peer = *peer;
+            let dialing = r.dialing.clone();
             tokio::spawn(async move {
-                let key = peer.serialize();
-                let address = ctx
-                    .onchain
-                    .with_store(move |s| Ok(s.peer_address(&key)?))
-                    .await;
-                let Ok(Some(text)) = address else {
-                    return;
-                };
-                let port = ctx.config.network.default_lightning_port();
-                let Ok(addr) = fulgur_net::parse_address(&text, port) else {
-                    tracing::warn!(target: "lightningd", "peer {peer}: stored address {text:?} is not an address");
-                    return;
-                };
-                match ctx.peers.connect(peer, Some(addr)).await {
-                    Ok(_) => {
-                        tracing::info!(target: "lightningd", "reconnected to {peer} at {text}")
-                    }
-                    Err(e) => {
-                        tracing::debug!(target: "lightningd", "reconnecting to {peer} at {text}: {e:?}")
-                    }
-                }
+                dial(&ctx, peer).await;
+                dialing.store(false, Ordering::Release);
             });
+        }
+    }
+}
+
+/// One attempt to reach `peer` at its stored address.
+async fn dial(ctx: &crate::context::NodeContext, peer: PublicKey) {
+    let key = peer.serialize();
+    let address = ctx
+        .onchain
+        .with_store(move |s| Ok(s.peer_address(&key)?))
+        .await;
+    let Ok(Some(text)) = address else {
+        return;
+    };
+    let port = ctx.config.network.default_lightning_port();
+    let Ok(addr) = fulgur_net::parse_address(&text, port) else {
+        tracing::warn!(target: "lightningd", "peer {peer}: stored address {text:?} is not an address");
+        return;
+    };
+    match ctx.peers.connect(peer, Some(addr)).await {
+        Ok(_) => tracing::info!(target: "lightningd", "reconnected to {peer} at {text}"),
+        Err(e) => {
+            tracing::debug!(target: "lightningd", "reconnecting to {peer} at {text}: {e:?}")
         }
     }
 }

@@ -236,6 +236,14 @@ fn start_request(call: &Call<NodeContext>, amount_sat: u64) -> Result<FundStart,
     })
 }
 
+/// A stand-in for a funding output's script while the real one is not known yet: a P2WSH
+/// script (the form every funding script has, so the same size and fee), told apart by `tag`.
+pub(super) fn funding_stand_in(tag: u8) -> bitcoin::ScriptBuf {
+    let mut script = vec![0x00, 0x20];
+    script.extend([tag; 32]);
+    bitcoin::ScriptBuf::from_bytes(script)
+}
+
 /// What an `all` channel to `peer` can hold next to `fixed` outputs: the wallet's (or
 /// `utxos`') coins less the fee and the other outputs, capped below 2^24 sat unless the peer
 /// supports large channels. Found by building the transaction with a stand-in for the
@@ -249,9 +257,7 @@ pub(super) async fn amount_all(
     utxos: Option<Vec<OutPoint>>,
     peer: secp256k1::PublicKey,
 ) -> Result<u64, RpcError> {
-    let mut stand_in = vec![0x00, 0x20];
-    stand_in.extend([0u8; 32]);
-    let stand_in = bitcoin::ScriptBuf::from_bytes(stand_in);
+    let stand_in = funding_stand_in(0);
     let mut outputs = fixed;
     outputs.push(OutputRequest {
         script_pubkey: stand_in.clone(),
@@ -583,9 +589,16 @@ async fn listclosedchannels(call: Call<NodeContext>) -> Result<Value, RpcError> 
 
 async fn setchannel(call: Call<NodeContext>) -> Result<Value, RpcError> {
     let p = &call.params;
+    let feebase = p.msat("feebase").map(|a| a.msat());
+    if feebase.is_some_and(|f| f > u64::from(u32::MAX)) {
+        return Err(RpcError::new(
+            INVALID,
+            "feebase: should be a millisatoshi amount that fits in 32 bits",
+        ));
+    }
     let req = SetChannel {
         id: p.str("id").unwrap_or_default().to_string(),
-        feebase: p.msat("feebase").map(|a| a.msat()),
+        feebase,
         feeppm: p.u64("feeppm").and_then(|v| u32::try_from(v).ok()),
         htlcmin: p.msat("htlcmin").map(|a| a.msat()),
         htlcmax: p.msat("htlcmax").map(|a| a.msat()),
@@ -608,21 +621,32 @@ async fn listhtlcs(call: Call<NodeContext>) -> Result<Value, RpcError> {
             ))
         }
     };
-    if p.str("index").is_none() && (p.get("start").is_some() || p.get("limit").is_some()) {
-        return Err(RpcError::new(
-            INVALID,
-            "Can only specify {start} or {limit} with {index}",
-        ));
+    if p.str("index").is_none() {
+        if p.u64("start").is_some_and(|v| v != 0) {
+            return Err(RpcError::new(
+                INVALID,
+                "Can only specify {start} with {index}",
+            ));
+        }
+        if p.get("limit").is_some() {
+            return Err(RpcError::new(
+                INVALID,
+                "Can only specify {limit} with {index}",
+            ));
+        }
     }
     let htlcs = call
         .ctx
         .channels
-        .list_htlcs(ListHtlcs {
-            id: p.str("id").map(str::to_string),
-            by_updated,
-            start: p.u64("start"),
-            limit: p.u64("limit").and_then(|v| u32::try_from(v).ok()),
-        })
+        .list_htlcs(
+            &call.ctx.onchain,
+            ListHtlcs {
+                id: p.str("id").map(str::to_string),
+                by_updated,
+                start: p.u64("start"),
+                limit: p.u64("limit").and_then(|v| u32::try_from(v).ok()),
+            },
+        )
         .await?;
     Ok(json!({ "htlcs": htlcs }))
 }

@@ -21,8 +21,8 @@ use serde_json::{json, Map, Value};
 use tokio::task::JoinSet;
 
 use super::channels::{
-    amount_all, channel_type_json, close_to_script, commitment_feerate, refused_funding,
-    utxos_param,
+    amount_all, channel_type_json, close_to_script, commitment_feerate, funding_stand_in,
+    refused_funding, utxos_param,
 };
 use super::peers::{connect_to, ConnectError};
 use crate::channels::{FundStart, StartedOpen};
@@ -505,13 +505,11 @@ async fn resolve_all(
     let Some(all) = live.iter().position(|d| d.amount_sat.is_none()) else {
         return Ok(live.to_vec());
     };
-    let mut stand_in = vec![0x00, 0x20];
-    stand_in.extend([1u8; 32]);
     let fixed: Vec<OutputRequest> = live
         .iter()
         .filter_map(|d| {
             Some(OutputRequest {
-                script_pubkey: bitcoin::ScriptBuf::from_bytes(stand_in.clone()),
+                script_pubkey: funding_stand_in(1),
                 amount: OutputAmount::Sat(AmountSat::from_sat(d.amount_sat?)),
             })
         })

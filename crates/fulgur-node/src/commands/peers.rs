@@ -194,7 +194,6 @@ fn connect_failure(id: &str, e: ConnectFailure) -> RpcError {
 
 /// Channel states that need the connection (CLN's "wants peer comms").
 const TALKING: &[&str] = &[
-    "OPENINGD",
     "CHANNELD_AWAITING_LOCKIN",
     "CHANNELD_NORMAL",
     "CHANNELD_SHUTTING_DOWN",
@@ -203,7 +202,8 @@ const TALKING: &[&str] = &[
 
 async fn disconnect(call: Call<NodeContext>) -> Result<Value, RpcError> {
     let id = pubkey(&call, "id")?;
-    if !call.params.bool("force").unwrap_or(false) {
+    let connected = call.ctx.peers.list().await.iter().any(|p| p.node_id == id);
+    if connected && !call.params.bool("force").unwrap_or(false) {
         let channels = call.ctx.channels.list(Some(id)).await;
         if let Some(state) = channels
             .iter()
