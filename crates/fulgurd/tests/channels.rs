@@ -40,6 +40,20 @@ fn channels(node: &Node) -> Vec<Value> {
         .clone()
 }
 
+/// A node with a 50 BTC coinbase, connected to a second node.
+fn connected_pair(b: &Bitcoind) -> (Node, Node) {
+    let n1 = start(b);
+    let n2 = start(b);
+    n1.fund_coinbase(b).unwrap();
+    n2.wait_synced(b).unwrap();
+    ok(
+        &n1,
+        "connect",
+        json!({"id": id(&n2), "host": "127.0.0.1", "port": port(&n2)}),
+    );
+    (n1, n2)
+}
+
 /// Waits until `node`'s only channel is in `state`; returns it.
 fn wait_state(node: &Node, state: &str) -> Value {
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -279,16 +293,8 @@ fn channels_survive_kill_and_restart() {
 #[test]
 fn fundchannel_start_and_complete_with_a_prepared_transaction() {
     let b = Bitcoind::start().unwrap();
-    let n1 = start(&b);
-    let n2 = start(&b);
-    n1.fund_coinbase(&b).unwrap();
-    n2.wait_synced(&b).unwrap();
+    let (n1, n2) = connected_pair(&b);
     let id2 = id(&n2);
-    ok(
-        &n1,
-        "connect",
-        json!({"id": id2, "host": "127.0.0.1", "port": port(&n2)}),
-    );
     let started = ok(
         &n1,
         "fundchannel_start",
@@ -511,16 +517,8 @@ fn multifundchannel_redoes_without_a_refusing_peer_or_leaves_nothing() {
 #[test]
 fn a_funding_reorg_moves_the_short_channel_id() {
     let b = Bitcoind::start().unwrap();
-    let n1 = start(&b);
-    let n2 = start(&b);
-    n1.fund_coinbase(&b).unwrap();
-    n2.wait_synced(&b).unwrap();
+    let (n1, n2) = connected_pair(&b);
     let id2 = id(&n2);
-    ok(
-        &n1,
-        "connect",
-        json!({"id": id2, "host": "127.0.0.1", "port": port(&n2)}),
-    );
     let funded = ok(&n1, "fundchannel", json!({"id": id2, "amount": 300_000}));
     let txid = funded["txid"].as_str().unwrap().to_string();
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -572,16 +570,8 @@ fn a_funding_reorg_moves_the_short_channel_id() {
 #[test]
 fn close_falls_back_to_our_commitment_when_the_peer_is_gone() {
     let b = Bitcoind::start().unwrap();
-    let n1 = start(&b);
-    let mut n2 = start(&b);
-    n1.fund_coinbase(&b).unwrap();
-    n2.wait_synced(&b).unwrap();
+    let (n1, mut n2) = connected_pair(&b);
     let id2 = id(&n2);
-    ok(
-        &n1,
-        "connect",
-        json!({"id": id2, "host": "127.0.0.1", "port": port(&n2)}),
-    );
     let funded = ok(
         &n1,
         "fundchannel",
@@ -633,16 +623,8 @@ fn close_falls_back_to_our_commitment_when_the_peer_is_gone() {
 #[test]
 fn fundchannel_all_with_reserve_and_mindepth() {
     let b = Bitcoind::start().unwrap();
-    let n1 = start(&b);
-    let n2 = start(&b);
-    n1.fund_coinbase(&b).unwrap();
-    n2.wait_synced(&b).unwrap();
+    let (n1, n2) = connected_pair(&b);
     let id2 = id(&n2);
-    ok(
-        &n1,
-        "connect",
-        json!({"id": id2, "host": "127.0.0.1", "port": port(&n2)}),
-    );
     let wallet: u64 = ok(&n1, "listfunds", json!({}))["outputs"]
         .as_array()
         .unwrap()
@@ -686,16 +668,8 @@ fn a_refused_funding_abandons_the_channel_and_releases_the_coins() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("bitcoin.conf"), "minrelaytxfee=0.0001\n").unwrap();
     let b = Bitcoind::start_in(dir.path()).unwrap();
-    let n1 = start(&b);
-    let n2 = start(&b);
-    n1.fund_coinbase(&b).unwrap();
-    n2.wait_synced(&b).unwrap();
+    let (n1, n2) = connected_pair(&b);
     let id2 = id(&n2);
-    ok(
-        &n1,
-        "connect",
-        json!({"id": id2, "host": "127.0.0.1", "port": port(&n2)}),
-    );
     let e = n1
         .call(
             "fundchannel",

@@ -18,12 +18,7 @@ impl Manager {
                 txindex,
                 tx,
             } => {
-                let ids: Vec<[u8; 32]> = self
-                    .channels
-                    .iter()
-                    .filter(|(_, e)| e.ch.setup().funding_outpoint.txid == txid)
-                    .map(|(id, _)| *id)
-                    .collect();
+                let ids = self.channels_funded_by(&txid);
                 for id in ids {
                     if let Some(e) = self.channels.get_mut(&id) {
                         e.conf_height = Some(height);

@@ -535,6 +535,15 @@ impl Manager {
         }
     }
 
+    /// The channels funded by transaction `txid`.
+    pub(super) fn channels_funded_by(&self, txid: &bitcoin::Txid) -> Vec<[u8; 32]> {
+        self.channels
+            .iter()
+            .filter(|(_, e)| e.ch.setup().funding_outpoint.txid == *txid)
+            .map(|(id, _)| *id)
+            .collect()
+    }
+
     fn channel_ids_of(&self, peer: &PublicKey) -> Vec<[u8; 32]> {
         self.channels
             .iter()

@@ -329,12 +329,7 @@ impl Manager {
     /// stored as `CLOSED`, its peer told, then forgotten here. Channels the machine refuses
     /// to abandon (seen on chain, or funded by the peer) are left alone.
     pub(super) async fn abandon_funding(&mut self, txid: bitcoin::Txid, why: &str) -> usize {
-        let ids: Vec<[u8; 32]> = self
-            .channels
-            .iter()
-            .filter(|(_, e)| e.ch.setup().funding_outpoint.txid == txid)
-            .map(|(id, _)| *id)
-            .collect();
+        let ids = self.channels_funded_by(&txid);
         let mut n = 0;
         for id in ids {
             let Some(e) = self.channels.get_mut(&id) else {
