@@ -3,8 +3,9 @@
 //! are not serialised), then the same with each step's record serialised to JSON.
 //!
 //! Each is measured one HTLC at a time (every HTLC waits for the previous one's four
-//! commitments) and with 8 HTLCs pipelined (offered back to back, so they share commitments,
-//! as a node under load sends them).
+//! commitments), with 8 HTLCs pipelined (offered back to back: the first goes at once, the
+//! others share the next commitment), and with 8 HTLCs per commitment (commits held while
+//! the 8 are offered, then one `commit`, as a node with a commit timer sends a burst).
 //!
 //! `cargo bench -p fulgur-channel` prints cycles per second, by the wall clock and by the
 //! CPU time of the benchmark thread (the per-core figure, which other processes competing for
@@ -26,8 +27,10 @@ use common::{OpenSpec, Pair};
 /// `n` cycles, `batch` HTLCs at a time: the adds are offered back to back (the first goes out
 /// at once, the rest wait for its revocation and share the next commitment), settled, then
 /// fulfilled back to back and settled, as a node under load pipelines them.
-fn cycles(pair: &mut Pair, n: u32, batch: u32) {
+fn cycles(pair: &mut Pair, n: u32, batch: u32, hold: bool) {
     if batch > 1 {
+        pair.a.chm().hold_commits(hold);
+        pair.b.chm().hold_commits(hold);
         let mut i = 0;
         while i < n {
             let k = batch.min(n - i);
@@ -37,10 +40,18 @@ fn cycles(pair: &mut Pair, n: u32, batch: u32) {
                 pre[..4].copy_from_slice(&j.to_be_bytes());
                 ids.push((pair.add(true, 1_000_000, pre), pre));
             }
+            if hold {
+                let acts = pair.a.chm().commit().unwrap();
+                pair.a.apply(acts);
+            }
             pair.settle();
             assert_eq!(Pair::incoming(&mut pair.b).len(), k as usize);
             for (id, pre) in ids {
                 let acts = pair.b.chm().fulfill_htlc(id, pre).unwrap();
+                pair.b.apply(acts);
+            }
+            if hold {
+                let acts = pair.b.chm().commit().unwrap();
                 pair.b.apply(acts);
             }
             pair.settle();
@@ -72,17 +83,17 @@ fn thread_cpu_secs() -> Option<f64> {
     Some(ns as f64 / 1e9)
 }
 
-fn run(label: &str, persist: bool, n: u32, batch: u32) {
+fn run(label: &str, persist: bool, n: u32, batch: u32, hold: bool) {
     let mut pair = Pair::normal(OpenSpec {
         funding_sat: 16_000_000,
         ..OpenSpec::default()
     });
     pair.a.persist_records = persist;
     pair.b.persist_records = persist;
-    cycles(&mut pair, n / 10, batch);
+    cycles(&mut pair, n / 10, batch, hold);
     let cpu_start = thread_cpu_secs();
     let start = Instant::now();
-    cycles(&mut pair, n, batch);
+    cycles(&mut pair, n, batch, hold);
     let secs = start.elapsed().as_secs_f64();
     let cpu = match (cpu_start, thread_cpu_secs()) {
         (Some(a), Some(b)) if b > a => format!(
@@ -202,30 +213,46 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(if bench { 5_000 } else { 20 });
-    for (label, persist, batch) in [
+    for (label, persist, batch, hold) in [
         (
             "two channel machines, one HTLC at a time, no persistence",
             false,
             1,
+            false,
         ),
         (
             "two channel machines, one HTLC at a time, JSON record per step",
             true,
             1,
+            false,
         ),
         (
             "two channel machines, 8 HTLCs pipelined, no persistence",
             false,
             8,
+            false,
         ),
         (
             "two channel machines, 8 HTLCs pipelined, JSON record per step",
             true,
             8,
+            false,
+        ),
+        (
+            "two channel machines, 8 HTLCs per commitment, no persistence",
+            false,
+            8,
+            true,
+        ),
+        (
+            "two channel machines, 8 HTLCs per commitment, JSON record per step",
+            true,
+            8,
+            true,
         ),
     ] {
         if filters.is_empty() || filters.iter().any(|f| label.contains(f.as_str())) {
-            run(label, persist, n, batch);
+            run(label, persist, n, batch, hold);
         }
     }
     if bench && (filters.is_empty() || filters.iter().any(|f| f.as_str() == "floor")) {

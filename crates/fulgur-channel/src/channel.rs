@@ -323,6 +323,8 @@ pub struct Channel {
     /// Commitment keys derived lately, by holder and per-commitment point (not stored: the
     /// same commitment is built again to resend or broadcast it).
     pub(crate) keys_cache: KeysCache,
+    /// Our requests queue their updates without signing (see [`Channel::hold_commits`]).
+    pub(crate) holding: bool,
 }
 
 /// How many derived [`CommitmentKeys`] a [`Channel`] remembers: the current and next
@@ -415,6 +417,7 @@ impl Channel {
             feerate_bounds: (253, u32::MAX),
             close_feerates: crate::close::CloseFeerates::default(),
             keys_cache: KeysCache::default(),
+            holding: false,
         }
     }
 

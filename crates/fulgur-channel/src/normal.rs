@@ -168,8 +168,7 @@ impl Channel {
         }
         self.d.updates.next_offered_id += 1;
         let mut out = Out::persisting();
-        self.maybe_commit(&mut out)
-            .map_err(|e| RequestError::Invalid(e.message))?;
+        self.commit_unless_holding(&mut out)?;
         Ok((id, out.finish()))
     }
 
@@ -207,8 +206,7 @@ impl Channel {
         h.state = HtlcState::SentRemoveHtlc;
         h.removal = Some(removal);
         let mut out = Out::persisting();
-        self.maybe_commit(&mut out)
-            .map_err(|e| RequestError::Invalid(e.message))?;
+        self.commit_unless_holding(&mut out)?;
         Ok(out.finish())
     }
 
@@ -295,8 +293,7 @@ impl Channel {
             return Err(RequestError::Invalid(why));
         }
         let mut out = Out::persisting();
-        self.maybe_commit(&mut out)
-            .map_err(|e| RequestError::Invalid(e.message))?;
+        self.commit_unless_holding(&mut out)?;
         Ok(out.finish())
     }
 
@@ -635,6 +632,34 @@ impl Channel {
             }
             out.push(Action::HtlcFinished(h));
         }
+    }
+
+    /// Holds (`true`) or releases our `commitment_signed` for our own requests: while held,
+    /// `add_htlc`, `fulfill_htlc`, `fail_htlc`, `fail_malformed_htlc` and `update_fee` store
+    /// their updates without signing, and [`Channel::commit`] then sends them all under one
+    /// commitment. A node processing a burst of requests holds, then commits once, so many
+    /// HTLCs share each commitment's signatures (as Core Lightning's commit timer does). The
+    /// peer's messages are answered as usual either way. Not stored: a restarted channel does
+    /// not hold.
+    pub fn hold_commits(&mut self, hold: bool) {
+        self.holding = hold;
+    }
+
+    /// Sends what our requests queued, under one `commitment_signed`, if anything is queued
+    /// and we may sign now (otherwise it goes after the peer's next revocation).
+    pub fn commit(&mut self) -> Result<Vec<Action>, RequestError> {
+        let mut out = Out::default();
+        self.maybe_commit(&mut out)
+            .map_err(|e| RequestError::Invalid(e.message))?;
+        Ok(out.finish())
+    }
+
+    fn commit_unless_holding(&mut self, out: &mut Out) -> Result<(), RequestError> {
+        if self.holding {
+            return Ok(());
+        }
+        self.maybe_commit(out)
+            .map_err(|e| RequestError::Invalid(e.message))
     }
 
     /// Sends our queued updates and a `commitment_signed` if anything changed for the peer's

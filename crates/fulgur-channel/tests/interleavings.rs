@@ -38,6 +38,10 @@ enum Op {
     Restart { a: bool },
     /// A (or B) starts a mutual close; the HTLCs in flight are cleared first.
     Shutdown { by_a: bool },
+    /// A (or B) holds (or releases) its commitments for its own requests.
+    Hold { a: bool, hold: bool },
+    /// A (or B) sends what its requests queued under one commitment.
+    Commit { a: bool },
 }
 
 fn amount() -> impl Strategy<Value = u64> {
@@ -61,6 +65,8 @@ fn op() -> impl Strategy<Value = Op> {
         5 => any::<bool>().prop_map(|a| Op::Restart { a }),
         // Rare: most cases keep the channel open to the end.
         1 => any::<bool>().prop_map(|by_a| Op::Shutdown { by_a }),
+        4 => (any::<bool>(), any::<bool>()).prop_map(|(a, hold)| Op::Hold { a, hold }),
+        6 => any::<bool>().prop_map(|a| Op::Commit { a }),
     ]
 }
 
@@ -182,6 +188,8 @@ fn step(p: &mut Pair, m: &mut Model, op: &Op) -> Result<(), String> {
         }
         Op::Reconnect => p.reconnect_undelivered(),
         Op::Restart { a } => restart(p, a),
+        Op::Hold { a, hold } => node(p, a).chm().hold_commits(hold),
+        Op::Commit { a } => commit(node(p, a))?,
         Op::Shutdown { by_a } => {
             let n = node(p, by_a);
             let before = n.ch().record();
@@ -198,7 +206,21 @@ fn step(p: &mut Pair, m: &mut Model, op: &Op) -> Result<(), String> {
     Ok(())
 }
 
+fn commit(n: &mut Node) -> Result<(), String> {
+    let acts = n
+        .chm()
+        .commit()
+        .map_err(|e| format!("{}: commit refused: {e}", n.name))?;
+    n.apply(acts);
+    Ok(())
+}
+
 fn finish(p: &mut Pair, m: &mut Model) -> Result<(), String> {
+    // Whatever was held goes out now.
+    for a in [true, false] {
+        node(p, a).chm().hold_commits(false);
+        commit(node(p, a))?;
+    }
     p.reconnect_undelivered();
     p.try_settle()?;
     check_all(p)?;

@@ -462,3 +462,53 @@ fn reorgs_unconfirm_the_funding_and_the_spend() {
     );
     assert_eq!(p.a.ch().state(), ChannelState::Onchain);
 }
+
+#[test]
+fn held_commits_send_many_updates_under_one_commitment() {
+    use fulgur_wire::Message;
+    let mut p = Pair::normal(OpenSpec::default());
+    p.a.chm().hold_commits(true);
+    let mut ids = Vec::new();
+    for i in 0..3u8 {
+        ids.push((p.add(true, 2_000_000, [i + 10; 32]), [i + 10; 32]));
+    }
+    assert!(p.a.outbox.is_empty(), "held: nothing sent yet");
+    assert!(p.a.stored.is_some());
+    let acts = p.a.chm().commit().unwrap();
+    assert_eq!(acts[0], Action::Persist);
+    p.a.apply(acts);
+    let kinds: Vec<&str> = p.a.outbox.iter().map(Message::name).collect();
+    assert_eq!(
+        kinds,
+        [
+            "update_add_htlc",
+            "update_add_htlc",
+            "update_add_htlc",
+            "commitment_signed"
+        ]
+    );
+    p.a.chm().hold_commits(false);
+    p.settle();
+    assert_eq!(Pair::incoming(&mut p.b).len(), 3);
+    // The other way: three fulfills, one commitment.
+    p.b.chm().hold_commits(true);
+    for (id, pre) in &ids {
+        let acts = p.b.chm().fulfill_htlc(*id, *pre).unwrap();
+        p.b.apply(acts);
+    }
+    assert!(p.b.outbox.is_empty());
+    let acts = p.b.chm().commit().unwrap();
+    p.b.apply(acts);
+    assert_eq!(
+        p.b.outbox
+            .iter()
+            .filter(|m| m.name() == "commitment_signed")
+            .count(),
+        1
+    );
+    p.settle();
+    assert_eq!(p.a.ch().balances_msat(), (994_000_000, 6_000_000));
+    assert_eq!(p.a.ch().htlcs().count(), 0);
+    // Nothing queued: commit sends nothing.
+    assert!(p.b.chm().commit().unwrap().is_empty());
+}
