@@ -175,9 +175,11 @@ proptest! {
         prop_assert_eq!(built.opener_shortfall_sat, owed.saturating_sub(opener_msat / 1000));
         let opener_output = if holder_is_opener { built.to_local_output } else { built.to_remote_output };
         if let Some(index) = opener_output {
+            // What the opener cannot pay is the shortfall above (an output is kept, at zero,
+            // only with a zero dust limit).
             prop_assert_eq!(
                 built.tx.output[index as usize].value.to_sat(),
-                opener_msat / 1000 - owed
+                (opener_msat / 1000).saturating_sub(owed)
             );
         }
 
@@ -236,4 +238,28 @@ proptest! {
         };
         let _ = build_commitment(&params, &keys(), to_local_msat, to_remote_msat, &htlcs);
     }
+}
+
+/// Found by `outputs_plus_fee_equal_funding`: an opener 1 sat short of the fee and anchors,
+/// with a zero dust limit, keeps a zero-valued output and reports the shortfall.
+#[test]
+fn an_opener_short_of_the_anchors_keeps_a_zero_output() {
+    let params = CommitmentParams {
+        funding_outpoint: OutPoint {
+            txid: Txid::all_zeros(),
+            vout: 0,
+        },
+        funding_amount_sat: 757,
+        commitment_number: 0,
+        obscuring_factor: 0,
+        to_self_delay: 0,
+        dust_limit_sat: 0,
+        feerate_per_kw: 88,
+        channel_type: ChannelType::AnchorsZeroFeeHtlcTx,
+        holder_is_opener: false,
+    };
+    let built = build_commitment(&params, &keys(), 0, 757_000, &[]).unwrap();
+    assert_eq!(built.opener_shortfall_sat, 1);
+    let index = built.to_remote_output.unwrap() as usize;
+    assert_eq!(built.tx.output[index].value.to_sat(), 0);
 }
