@@ -77,6 +77,38 @@ impl Channel {
         Ok(out.finish())
     }
 
+    /// Forgets a channel the peer opened whose funding transaction never appeared (CLN gives
+    /// up after 2016 blocks): nothing of ours was ever at stake in it. Also after the peer
+    /// failed it, while we wait in `AWAITING_UNILATERAL` for a commitment that cannot confirm.
+    /// The peer is told with an `error`; the channel moves to `CLOSED`.
+    pub fn forget_unfunded(&mut self, why: &str) -> Result<Vec<Action>, RequestError> {
+        if !matches!(
+            self.d.state,
+            ChannelState::ChanneldAwaitingLockin | ChannelState::AwaitingUnilateral
+        ) {
+            return Err(RequestError::WrongState(self.d.state.as_str()));
+        }
+        if self.d.setup.opener != Side::Remote {
+            return Err(RequestError::Invalid(
+                "we funded this channel: abandon it instead".into(),
+            ));
+        }
+        if self.d.funding_depth > 0 || self.d.short_channel_id.is_some() {
+            return Err(RequestError::Invalid(
+                "the funding transaction was seen on chain".into(),
+            ));
+        }
+        let mut out = Out::default();
+        self.live = false;
+        self.note_close(Some(Side::Local), CloseCause::Local);
+        self.set_state(ChannelState::Closed, &mut out);
+        out.send(ErrorMessage {
+            channel_id: self.channel_id(),
+            data: why.as_bytes().to_vec(),
+        });
+        Ok(out.finish())
+    }
+
     /// Abandons a channel we opened whose funding transaction never went out (the funding
     /// flow failed after `funding_signed` but before the broadcast, as `multifundchannel`'s
     /// redo does): the peer is told with an `error` to forget it and the channel moves to

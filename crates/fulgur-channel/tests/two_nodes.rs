@@ -512,3 +512,31 @@ fn held_commits_send_many_updates_under_one_commitment() {
     // Nothing queued: commit sends nothing.
     assert!(p.b.chm().commit().unwrap().is_empty());
 }
+
+#[test]
+fn an_unfunded_channel_the_peer_opened_is_forgotten_only_while_unseen() {
+    use fulgur_wire::Message;
+    let mut p = Pair::open(OpenSpec::default());
+    // The funder may not forget: it abandons.
+    assert!(p.a.chm().forget_unfunded("no").is_err());
+    // The fundee may, also after the peer failed the channel.
+    let acts = p.b.chm().peer_failed();
+    p.b.apply(acts);
+    assert_eq!(p.b.ch().state(), ChannelState::AwaitingUnilateral);
+    let acts =
+        p.b.chm()
+            .forget_unfunded("funding never confirmed")
+            .unwrap();
+    assert_eq!(acts[0], Action::Persist);
+    assert!(acts
+        .iter()
+        .any(|a| matches!(a, Action::Send(Message::Error(_)))));
+    p.b.apply(acts);
+    assert_eq!(p.b.ch().state(), ChannelState::Closed);
+    assert_eq!(p.b.ch().history().cause, Some(CloseCause::Remote));
+    // Once the funding is seen, never.
+    let mut q = Pair::open(OpenSpec::default());
+    q.connect();
+    q.confirm(1);
+    assert!(q.b.chm().forget_unfunded("late").is_err());
+}

@@ -689,3 +689,55 @@ fn a_refused_funding_abandons_the_channel_and_releases_the_coins() {
     assert_eq!(closed[0]["funding_withheld"], true, "{closed}");
     assert_eq!(closed[0]["close_cause"], "user");
 }
+
+/// `fundchannel_cancel` after `fundchannel_complete`, before the funding is broadcast: the
+/// channel is abandoned and the peer told; the peer, which failed it, forgets it once the
+/// funding has not appeared for 2016 blocks.
+#[test]
+fn fundchannel_cancel_before_broadcast_and_the_peer_forgets_after_2016_blocks() {
+    let b = Bitcoind::start().unwrap();
+    let (n1, n2) = connected_pair(&b);
+    let id2 = id(&n2);
+    let started = ok(
+        &n1,
+        "fundchannel_start",
+        json!({"id": id2, "amount": 250_000}),
+    );
+    let prepared = ok(
+        &n1,
+        "txprepare",
+        json!({"outputs": [{started["funding_address"].as_str().unwrap(): 250_000}]}),
+    );
+    let done = ok(
+        &n1,
+        "fundchannel_complete",
+        json!({"id": id2, "psbt": prepared["psbt"]}),
+    );
+    wait_state(&n2, "CHANNELD_AWAITING_LOCKIN");
+    let cancelled = ok(&n1, "fundchannel_cancel", json!({"id": id2}));
+    assert!(cancelled["cancelled"].is_string());
+    assert!(channels(&n1).is_empty());
+    let ours = ok(&n1, "listclosedchannels", json!({}))["closedchannels"][0].clone();
+    assert_eq!(ours["channel_id"], done["channel_id"]);
+    assert_eq!(ours["funding_withheld"], true);
+    // The peer failed it on our error; with no funding for 2016 blocks it lets it go.
+    wait_state(&n2, "AWAITING_UNILATERAL");
+    ok(&n1, "txdiscard", json!({"txid": prepared["txid"]}));
+    b.generate(2016).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let theirs = loop {
+        let closed = ok(&n2, "listclosedchannels", json!({}))["closedchannels"].clone();
+        if let Some(c) = closed.as_array().unwrap().first() {
+            break c.clone();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "never forgotten: {:?}",
+            channels(&n2)
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    assert_eq!(theirs["channel_id"], done["channel_id"]);
+    assert_eq!(theirs["opener"], "remote");
+    assert!(channels(&n2).is_empty());
+}

@@ -6,7 +6,7 @@ use bitcoin::Transaction;
 use fulgur_channel::{Action, ChannelState};
 use fulgur_wire::ChannelId;
 
-use super::manager::{Manager, CLOSE_BURIED_DEPTH};
+use super::manager::{Manager, CLOSE_BURIED_DEPTH, MAX_FUNDING_UNCONFIRMED};
 use super::watch::ChainEvent;
 
 impl Manager {
@@ -129,6 +129,38 @@ impl Manager {
             self.update_depth(id, None).await;
         }
         self.retire_buried_closes().await;
+        self.forget_unfunded().await;
+    }
+
+    /// Channels the peer opened whose funding never appeared in [`MAX_FUNDING_UNCONFIRMED`]
+    /// blocks are forgotten, as CLN does: nothing of ours is in them, and a peer must not
+    /// hold our resources with opens it never funds.
+    async fn forget_unfunded(&mut self) {
+        let tip = self.tip();
+        let due: Vec<[u8; 32]> = self
+            .channels
+            .iter()
+            .filter(|(_, e)| {
+                e.ch.setup().opener == fulgur_channel::Side::Remote
+                    && e.conf_height.is_none()
+                    && e.ch.data().short_channel_id.is_none()
+                    && tip.saturating_sub(e.opened_height) >= MAX_FUNDING_UNCONFIRMED
+            })
+            .map(|(id, _)| *id)
+            .collect();
+        for id in due {
+            let Some(e) = self.channels.get_mut(&id) else {
+                continue;
+            };
+            let why = format!("funding transaction not seen in {MAX_FUNDING_UNCONFIRMED} blocks");
+            if let Ok(acts) = e.ch.forget_unfunded(&why) {
+                tracing::info!(target: "lightningd", "channel {}: forgotten: {why}", hex::encode(id));
+                let outpoint = e.ch.setup().funding_outpoint;
+                self.apply(id, acts).await;
+                self.watch.unwatch(&outpoint);
+                self.retire(id);
+            }
+        }
     }
 
     /// Mutual closes buried [`CLOSE_BURIED_DEPTH`] deep are done: `CLOSED`, then kept only

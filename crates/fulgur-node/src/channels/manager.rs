@@ -26,6 +26,9 @@ use crate::context::NodeContext;
 pub const MAX_PENDING_OPENS_PER_PEER: usize = 4;
 /// At most this many opens in negotiation in all.
 pub const MAX_PENDING_OPENS: usize = 100;
+/// A channel the peer opened is forgotten if its funding is not seen in this many blocks
+/// (CLN's limit).
+pub const MAX_FUNDING_UNCONFIRMED: u32 = 2016;
 /// A mutual close this deep is final: the channel moves to `CLOSED` (as CLN forgets it).
 pub const CLOSE_BURIED_DEPTH: u32 = 100;
 
@@ -404,7 +407,7 @@ impl Manager {
                         .await;
                         Ok(())
                     }
-                    None => Err(RpcError::new(-1, "No channel funding in progress.")),
+                    None => self.cancel_unbroadcast(&peer).await,
                 };
                 let _ = reply.send(r);
             }

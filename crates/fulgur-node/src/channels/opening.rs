@@ -350,4 +350,48 @@ impl Manager {
         }
         n
     }
+
+    /// `fundchannel_cancel` after `fundchannel_complete`: abandons our channel with `peer`
+    /// while bitcoind knows nothing of its funding (neither in its mempool nor mined), as
+    /// CLN allows until the funding is broadcast.
+    pub(super) async fn cancel_unbroadcast(&mut self, peer: &PublicKey) -> Result<(), RpcError> {
+        use fulgur_chain::ChainBackend;
+        let candidates: Vec<bitcoin::OutPoint> = self
+            .channels
+            .values()
+            .filter(|e| {
+                e.ch.setup().peer_id == *peer
+                    && e.ch.setup().opener == fulgur_channel::Side::Local
+                    && e.ch.state() == fulgur_channel::ChannelState::ChanneldAwaitingLockin
+                    && e.conf_height.is_none()
+            })
+            .map(|e| e.ch.setup().funding_outpoint)
+            .collect();
+        let Some(outpoint) = candidates.first().copied() else {
+            return Err(RpcError::new(-1, "No channel funding in progress."));
+        };
+        match self
+            .ctx
+            .backend
+            .getutxout(outpoint.txid, outpoint.vout)
+            .await
+        {
+            Ok(None) => {}
+            Ok(Some(_)) => {
+                return Err(RpcError::new(
+                    -1,
+                    "Funding transaction was already broadcast: the channel cannot be cancelled",
+                ))
+            }
+            Err(e) => {
+                return Err(RpcError::new(
+                    -1,
+                    format!("Cannot tell whether the funding was broadcast: {e}"),
+                ))
+            }
+        }
+        self.abandon_funding(outpoint.txid, "Channel open canceled by RPC")
+            .await;
+        Ok(())
+    }
 }
