@@ -82,31 +82,14 @@ impl Channel {
     /// failed it, while we wait in `AWAITING_UNILATERAL` for a commitment that cannot confirm.
     /// The peer is told with an `error`; the channel moves to `CLOSED`.
     pub fn forget_unfunded(&mut self, why: &str) -> Result<Vec<Action>, RequestError> {
-        if !matches!(
-            self.d.state,
-            ChannelState::ChanneldAwaitingLockin | ChannelState::AwaitingUnilateral
-        ) {
-            return Err(RequestError::WrongState(self.d.state.as_str()));
-        }
-        if self.d.setup.opener != Side::Remote {
-            return Err(RequestError::Invalid(
-                "we funded this channel: abandon it instead".into(),
-            ));
-        }
-        if self.d.funding_depth > 0 || self.d.short_channel_id.is_some() {
-            return Err(RequestError::Invalid(
-                "the funding transaction was seen on chain".into(),
-            ));
-        }
-        let mut out = Out::default();
-        self.live = false;
-        self.note_close(Some(Side::Local), CloseCause::Local);
-        self.set_state(ChannelState::Closed, &mut out);
-        out.send(ErrorMessage {
-            channel_id: self.channel_id(),
-            data: why.as_bytes().to_vec(),
-        });
-        Ok(out.finish())
+        self.close_unfunded(
+            Side::Remote,
+            &[
+                ChannelState::ChanneldAwaitingLockin,
+                ChannelState::AwaitingUnilateral,
+            ],
+            why,
+        )
     }
 
     /// Abandons a channel we opened whose funding transaction never went out (the funding
@@ -115,12 +98,28 @@ impl Channel {
     /// `CLOSED`. Refused for a channel the peer funded, or once the funding was seen on
     /// chain, since then real funds sit in the funding output.
     pub fn abandon_unfunded(&mut self, why: &str) -> Result<Vec<Action>, RequestError> {
-        if self.d.state != ChannelState::ChanneldAwaitingLockin {
+        self.close_unfunded(Side::Local, &[ChannelState::ChanneldAwaitingLockin], why)
+    }
+
+    /// Closes a channel funded by `opener` whose funding was never seen, from one of
+    /// `states`: stored `CLOSED` first, then an `error` to the peer.
+    fn close_unfunded(
+        &mut self,
+        opener: Side,
+        states: &[ChannelState],
+        why: &str,
+    ) -> Result<Vec<Action>, RequestError> {
+        if !states.contains(&self.d.state) {
             return Err(RequestError::WrongState(self.d.state.as_str()));
         }
-        if self.d.setup.opener != Side::Local {
+        if self.d.setup.opener != opener {
             return Err(RequestError::Invalid(
-                "the peer funded this channel: only the funder can abandon it".into(),
+                if opener == Side::Local {
+                    "the peer funded this channel: only the funder can abandon it"
+                } else {
+                    "we funded this channel: abandon it instead"
+                }
+                .into(),
             ));
         }
         if self.d.funding_depth > 0 || self.d.short_channel_id.is_some() {
@@ -130,8 +129,13 @@ impl Channel {
         }
         let mut out = Out::default();
         self.live = false;
-        self.note_close(Some(Side::Local), CloseCause::User);
-        self.d.history.funding_withheld = true;
+        if opener == Side::Local {
+            // Our funding never went out.
+            self.note_close(Some(Side::Local), CloseCause::User);
+            self.d.history.funding_withheld = true;
+        } else {
+            self.note_close(Some(Side::Local), CloseCause::Local);
+        }
         self.set_state(ChannelState::Closed, &mut out);
         out.send(ErrorMessage {
             channel_id: self.channel_id(),

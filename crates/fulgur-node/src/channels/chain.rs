@@ -155,10 +155,7 @@ impl Manager {
             let why = format!("funding transaction not seen in {MAX_FUNDING_UNCONFIRMED} blocks");
             if let Ok(acts) = e.ch.forget_unfunded(&why) {
                 tracing::info!(target: "lightningd", "channel {}: forgotten: {why}", hex::encode(id));
-                let outpoint = e.ch.setup().funding_outpoint;
-                self.apply(id, acts).await;
-                self.watch.unwatch(&outpoint);
-                self.retire(id);
+                self.close_out(id, acts).await;
             }
         }
     }
@@ -182,13 +179,8 @@ impl Manager {
             let Some(e) = self.channels.get_mut(&id) else {
                 continue;
             };
-            let outpoint = e.ch.setup().funding_outpoint;
             match e.ch.resolved() {
-                Ok(acts) => {
-                    self.apply(id, acts).await;
-                    self.watch.unwatch(&outpoint);
-                    self.retire(id);
-                }
+                Ok(acts) => self.close_out(id, acts).await,
                 Err(err) => {
                     tracing::warn!(target: "lightningd", "channel {}: {err}", hex::encode(id))
                 }

@@ -846,6 +846,20 @@ impl Manager {
         }
     }
 
+    /// Carries out the actions that took a channel to `CLOSED`, stops watching its funding
+    /// and moves it out of the live channels.
+    pub(super) async fn close_out(&mut self, id: [u8; 32], acts: Vec<Action>) {
+        let outpoint = self
+            .channels
+            .get(&id)
+            .map(|e| e.ch.setup().funding_outpoint);
+        self.apply(id, acts).await;
+        if let Some(outpoint) = outpoint {
+            self.watch.unwatch(&outpoint);
+        }
+        self.retire(id);
+    }
+
     /// Moves a channel that reached `CLOSED` out of the live channels.
     pub(super) fn retire(&mut self, id: [u8; 32]) {
         if let Some(e) = self.channels.remove(&id) {

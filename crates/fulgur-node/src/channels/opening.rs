@@ -337,10 +337,7 @@ impl Manager {
             };
             match e.ch.abandon_unfunded(why) {
                 Ok(acts) => {
-                    let outpoint = e.ch.setup().funding_outpoint;
-                    self.apply(id, acts).await;
-                    self.watch.unwatch(&outpoint);
-                    self.retire(id);
+                    self.close_out(id, acts).await;
                     n += 1;
                 }
                 Err(err) => {
