@@ -17,7 +17,7 @@ use fulgur_types::AmountSat;
 use fulgur_wallet::{OutputAmount, OutputRequest};
 use fulgur_wire::ChannelId;
 use secp256k1::PublicKey;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 use tokio::task::JoinSet;
 
 use super::channels::{
@@ -33,8 +33,10 @@ const INVALID: i64 = -32602;
 
 /// How long one peer may take over one stage before it is counted as failed.
 const STAGE_TIMEOUT: Duration = Duration::from_secs(60);
-/// The start of a timed-out stage's error message.
-const SILENT: &str = "Peer did not answer within";
+
+/// How one destination's stage ended: its value, or an error and whether the peer was
+/// silent (timed out) rather than refusing.
+type Outcome<T> = Result<T, (RpcError, bool)>;
 
 pub(super) const MULTIFUNDCHANNEL: &[ParamSpec] = &[
     ParamSpec::req("destinations", ParamKind::Array),
@@ -66,25 +68,16 @@ struct Failure {
     peer: PublicKey,
     method: &'static str,
     error: RpcError,
+    /// The peer was silent for the whole stage (rather than refusing).
+    timed_out: bool,
 }
 
 impl Failure {
-    /// Whether the peer was silent for the whole stage (rather than refusing).
-    fn timed_out(&self) -> bool {
-        self.error.message.starts_with(SILENT)
-    }
-
     fn json(&self) -> Value {
-        let mut error = Map::new();
-        error.insert("code".into(), json!(self.error.code));
-        error.insert("message".into(), json!(self.error.message));
-        if let Some(d) = &self.error.data {
-            error.insert("data".into(), (**d).clone());
-        }
         json!({
             "id": hex::encode(self.peer.serialize()),
             "method": self.method,
-            "error": Value::Object(error),
+            "error": self.error.to_json(),
         })
     }
 }
@@ -193,7 +186,7 @@ fn parse_destination(ctx: &NodeContext, index: usize, v: &Value) -> Result<Desti
 }
 
 /// Runs `f` for every destination at once; the results come back in the destinations' order.
-async fn each<T, F, Fut>(dests: &[Destination], f: F) -> Vec<Result<T, RpcError>>
+async fn each<T, F, Fut>(dests: &[Destination], f: F) -> Vec<Outcome<T>>
 where
     T: Send + 'static,
     F: Fn(Destination) -> Fut,
@@ -204,16 +197,19 @@ where
         let fut = f(d.clone());
         set.spawn(async move {
             let r = match tokio::time::timeout(STAGE_TIMEOUT, fut).await {
-                Ok(r) => r,
-                Err(_) => Err(RpcError::new(
-                    -1,
-                    format!("{SILENT} {}s", STAGE_TIMEOUT.as_secs()),
+                Ok(r) => r.map_err(|e| (e, false)),
+                Err(_) => Err((
+                    RpcError::new(
+                        -1,
+                        format!("Peer did not answer within {}s", STAGE_TIMEOUT.as_secs()),
+                    ),
+                    true,
                 )),
             };
             (i, r)
         });
     }
-    let mut out: Vec<Option<Result<T, RpcError>>> = (0..dests.len()).map(|_| None).collect();
+    let mut out: Vec<Option<Outcome<T>>> = (0..dests.len()).map(|_| None).collect();
     while let Some(joined) = set.join_next().await {
         if let Ok((i, r)) = joined {
             if let Some(slot) = out.get_mut(i) {
@@ -222,14 +218,16 @@ where
         }
     }
     out.into_iter()
-        .map(|r| r.unwrap_or_else(|| Err(RpcError::new(-1, "internal error: task failed"))))
+        .map(|r| {
+            r.unwrap_or_else(|| Err((RpcError::new(-1, "internal error: task failed"), false)))
+        })
         .collect()
 }
 
 /// Splits `dests` by `results`: the failures go to `failed` under `method`.
 fn keep_ok<T>(
     dests: Vec<Destination>,
-    results: Vec<Result<T, RpcError>>,
+    results: Vec<Outcome<T>>,
     method: &'static str,
     failed: &mut Vec<Failure>,
 ) -> Vec<(Destination, T)> {
@@ -237,12 +235,13 @@ fn keep_ok<T>(
     for (d, r) in dests.into_iter().zip(results) {
         match r {
             Ok(v) => kept.push((d, v)),
-            Err(error) => {
+            Err((error, timed_out)) => {
                 tracing::info!(target: "plugin-spenderp", "multifundchannel: {} failed at {method}: {}", hex::encode(d.peer.serialize()), error.message);
                 failed.push(Failure {
                     peer: d.peer,
                     method,
                     error,
+                    timed_out,
                 })
             }
         }
@@ -417,7 +416,7 @@ async fn attempt(
         // Out here, not in the stage's future, which a timeout drops: a silent peer's open
         // is forgotten in the manager. (Other failures left nothing of ours behind; an open
         // refused as "Already funding channel" is someone else's and stays.)
-        let silent: Vec<&Failure> = failed[before..].iter().filter(|f| f.timed_out()).collect();
+        let silent: Vec<&Failure> = failed[before..].iter().filter(|f| f.timed_out).collect();
         for f in silent {
             let _ = ctx.channels.cancel(f.peer).await;
         }
