@@ -9,7 +9,7 @@ use fulgur_rpc_types::RpcError;
 use fulgur_store::{HtlcQuery, HtlcRow};
 use serde_json::{json, Map, Value};
 
-use super::manager::Manager;
+use super::manager::{ChannelRef, Manager};
 
 /// The HTLCs of a channel as last stored, by (offered by us, id).
 pub(super) type Seen = HashMap<(bool, u64), HtlcRow>;
@@ -95,37 +95,19 @@ pub struct HtlcScope {
 }
 
 impl Manager {
-    /// The dbid of the channel `id` names (a short channel id or a channel id, open or
-    /// closed).
-    fn htlc_channel(&self, id: &str) -> Result<u64, RpcError> {
-        let all = || self.channels.iter().chain(self.closed.iter());
-        if let Ok(scid) = id.parse::<fulgur_wire::ShortChannelId>() {
-            return all()
-                .find(|(_, e)| e.ch.data().short_channel_id == Some(scid.0))
-                .map(|(_, e)| e.ch.setup().dbid)
-                .ok_or_else(|| {
-                    RpcError::new(-32602, format!("Short channel ID not found: '{id}'"))
-                });
-        }
-        let cid = hex::decode(id)
-            .ok()
-            .and_then(|b| <[u8; 32]>::try_from(b.as_slice()).ok())
-            .ok_or_else(|| {
-                RpcError::new(
-                    -32602,
-                    format!("Given id is not a channel ID or short channel ID: '{id}'"),
-                )
-            })?;
-        all()
-            .find(|(k, _)| **k == cid)
-            .map(|(_, e)| e.ch.setup().dbid)
-            .ok_or_else(|| RpcError::new(-32602, format!("Channel ID not found: '{id}'")))
-    }
-
     /// `listhtlcs`'s scope (see [`HtlcScope`]).
     pub(super) fn htlc_scope(&self, id: Option<&str>) -> Result<HtlcScope, RpcError> {
         Ok(HtlcScope {
-            channel_dbid: id.map(|i| self.htlc_channel(i)).transpose()?,
+            channel_dbid: match id {
+                Some(i) => {
+                    let key = self.lookup(&ChannelRef::parse(i)?, i, true)?;
+                    self.channels
+                        .get(&key)
+                        .or_else(|| self.closed.get(&key))
+                        .map(|e| e.ch.setup().dbid)
+                }
+                None => None,
+            },
             scids: self
                 .channels
                 .values()

@@ -753,53 +753,54 @@ impl Manager {
         }
     }
 
-    /// Finds a channel by peer id, channel id or short channel id.
+    /// Finds a channel by peer id (its one active channel), channel id or short channel id.
     pub(super) fn find(&self, id: &str) -> Result<[u8; 32], RpcError> {
-        if let Ok(scid) = id.parse::<fulgur_wire::ShortChannelId>() {
-            return self
-                .channels
-                .iter()
-                .find(|(_, e)| e.ch.data().short_channel_id == Some(scid.0))
+        match ChannelRef::parse(id)? {
+            ChannelRef::Peer(peer) => {
+                let mut active: Vec<[u8; 32]> = self
+                    .channels
+                    .iter()
+                    .filter(|(_, e)| e.ch.setup().peer_id == peer && e.ch.state().is_active())
+                    .map(|(k, _)| *k)
+                    .collect();
+                match active.len() {
+                    0 => Err(RpcError::new(-1, "Peer has no active channel")),
+                    1 => Ok(active.remove(0)),
+                    _ => Err(RpcError::new(
+                        -1,
+                        "Peer has multiple channels: use channel_id or short_channel_id",
+                    )),
+                }
+            }
+            r => self.lookup(&r, id, false),
+        }
+    }
+
+    /// The channel a short channel id or channel id names, among the live channels (and the
+    /// closed ones with `closed`). A peer id names none here.
+    pub(super) fn lookup(
+        &self,
+        r: &ChannelRef,
+        id: &str,
+        closed: bool,
+    ) -> Result<[u8; 32], RpcError> {
+        let mut all = self
+            .channels
+            .iter()
+            .chain(self.closed.iter().filter(|_| closed));
+        match r {
+            ChannelRef::Scid(scid) => all
+                .find(|(_, e)| e.ch.data().short_channel_id == Some(*scid))
                 .map(|(k, _)| *k)
                 .ok_or_else(|| {
                     RpcError::new(-32602, format!("Short channel ID not found: '{id}'"))
-                });
-        }
-        let not_an_id = || {
-            RpcError::new(
-                -32602,
-                format!("Given id is not a channel ID or short channel ID: '{id}'"),
-            )
-        };
-        let bytes = hex::decode(id).map_err(|_| not_an_id())?;
-        if bytes.len() == 33 {
-            let peer = PublicKey::from_slice(&bytes)
-                .map_err(|_| RpcError::new(-32602, format!("Invalid peer id '{id}'")))?;
-            let mut active: Vec<[u8; 32]> = self
-                .channels
-                .iter()
-                .filter(|(_, e)| e.ch.setup().peer_id == peer && e.ch.state().is_active())
+                }),
+            ChannelRef::ChannelId(cid) => all
+                .find(|(k, _)| *k == cid)
                 .map(|(k, _)| *k)
-                .collect();
-            return match active.len() {
-                0 => Err(RpcError::new(-1, "Peer has no active channel")),
-                1 => Ok(active.remove(0)),
-                _ => Err(RpcError::new(
-                    -1,
-                    "Peer has multiple channels: use channel_id or short_channel_id",
-                )),
-            };
+                .ok_or_else(|| RpcError::new(-32602, format!("Channel ID not found: '{id}'"))),
+            ChannelRef::Peer(_) => Err(ChannelRef::not_an_id(id)),
         }
-        if let Ok(cid) = <[u8; 32]>::try_from(bytes.as_slice()) {
-            if self.channels.contains_key(&cid) {
-                return Ok(cid);
-            }
-            return Err(RpcError::new(
-                -32602,
-                format!("Channel ID not found: '{id}'"),
-            ));
-        }
-        Err(not_an_id())
     }
 
     async fn close(&mut self, req: CloseRequest, reply: Reply<Value>) {
@@ -872,6 +873,39 @@ impl Manager {
         let d = self.next_dbid;
         self.next_dbid += 1;
         d
+    }
+}
+
+/// What a command's `id` names: a short channel id, a channel id or a peer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum ChannelRef {
+    Scid(u64),
+    ChannelId([u8; 32]),
+    Peer(PublicKey),
+}
+
+impl ChannelRef {
+    /// Reads `id`, with CLN's texts for what is none of the three.
+    pub(super) fn parse(id: &str) -> Result<ChannelRef, RpcError> {
+        if let Ok(scid) = id.parse::<fulgur_wire::ShortChannelId>() {
+            return Ok(ChannelRef::Scid(scid.0));
+        }
+        let bytes = hex::decode(id).map_err(|_| ChannelRef::not_an_id(id))?;
+        if bytes.len() == 33 {
+            return PublicKey::from_slice(&bytes)
+                .map(ChannelRef::Peer)
+                .map_err(|_| RpcError::new(-32602, format!("Invalid peer id '{id}'")));
+        }
+        <[u8; 32]>::try_from(bytes.as_slice())
+            .map(ChannelRef::ChannelId)
+            .map_err(|_| ChannelRef::not_an_id(id))
+    }
+
+    fn not_an_id(id: &str) -> RpcError {
+        RpcError::new(
+            -32602,
+            format!("Given id is not a channel ID or short channel ID: '{id}'"),
+        )
     }
 }
 

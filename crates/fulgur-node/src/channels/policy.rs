@@ -3,10 +3,9 @@
 
 use fulgur_channel::{Channel, ChannelState, RelayPolicy};
 use fulgur_rpc_types::RpcError;
-use secp256k1::PublicKey;
 use serde_json::{json, Map, Value};
 
-use super::manager::Manager;
+use super::manager::{ChannelRef, Manager};
 
 /// `setchannel`'s request; `None` leaves a field as it is.
 #[derive(Debug, Clone, Default)]
@@ -67,28 +66,25 @@ impl Manager {
                 .map(|(k, _)| *k)
                 .collect());
         }
-        let peer = hex::decode(id)
-            .ok()
-            .filter(|b| b.len() == 33)
-            .and_then(|b| PublicKey::from_slice(&b).ok());
-        if let Some(peer) = peer {
-            let ids: Vec<[u8; 32]> = self
-                .channels
-                .iter()
-                .filter(|(_, e)| e.ch.setup().peer_id == peer && settable(e.ch.state()))
-                .map(|(k, _)| *k)
-                .collect();
-            if ids.is_empty() {
-                return Err(RpcError::new(
-                    -1,
-                    "Could not find any active channels of peer with that id",
-                ));
+        let cid = match ChannelRef::parse(id)? {
+            ChannelRef::Peer(peer) => {
+                let ids: Vec<[u8; 32]> = self
+                    .channels
+                    .iter()
+                    .filter(|(_, e)| e.ch.setup().peer_id == peer && settable(e.ch.state()))
+                    .map(|(k, _)| *k)
+                    .collect();
+                if ids.is_empty() {
+                    return Err(RpcError::new(
+                        -1,
+                        "Could not find any active channels of peer with that id",
+                    ));
+                }
+                return Ok(ids);
             }
-            return Ok(ids);
-        }
-        let cid = self.find(id)?;
-        let state = self.channels.get(&cid).map(|e| e.ch.state());
-        match state {
+            r => self.lookup(&r, id, false)?,
+        };
+        match self.channels.get(&cid).map(|e| e.ch.state()) {
             Some(s) if settable(s) => Ok(vec![cid]),
             Some(s) => Err(RpcError::new(
                 -32602,
