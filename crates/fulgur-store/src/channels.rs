@@ -69,6 +69,27 @@ pub struct HtlcQuery {
     pub limit: Option<u32>,
 }
 
+/// Inserts or replaces a channel's row inside `tx`.
+fn upsert_channel(tx: &rusqlite::Transaction<'_>, row: &ChannelRow) -> Result<(), StoreError> {
+    let mut stmt = tx.prepare_cached(
+        "INSERT INTO channels (dbid, peer_id, channel_id, state, record, opened_height, closed_height)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+         ON CONFLICT (dbid) DO UPDATE SET
+            state = excluded.state, record = excluded.record,
+            closed_height = excluded.closed_height",
+    )?;
+    stmt.execute(params![
+        to_i64(row.dbid)?,
+        &row.peer_id[..],
+        &row.channel_id[..],
+        row.state,
+        row.record,
+        row.opened_height,
+        row.closed_height
+    ])?;
+    Ok(())
+}
+
 fn to_i64(v: u64) -> Result<i64, StoreError> {
     i64::try_from(v).map_err(|_| StoreError::Corrupt(format!("value {v} too large")))
 }
@@ -83,30 +104,12 @@ impl Store {
     /// of many channels sharing a commit.
     pub fn save_channels(&mut self, rows: &[ChannelRow]) -> Result<(), StoreError> {
         let tx = self.write_tx()?;
-        {
-            let mut stmt = tx.prepare_cached(
-                "INSERT INTO channels (dbid, peer_id, channel_id, state, record, opened_height, closed_height)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-                 ON CONFLICT (dbid) DO UPDATE SET
-                    state = excluded.state, record = excluded.record,
-                    closed_height = excluded.closed_height",
-            )?;
-            for row in rows {
-                stmt.execute(params![
-                    to_i64(row.dbid)?,
-                    &row.peer_id[..],
-                    &row.channel_id[..],
-                    row.state,
-                    row.record,
-                    row.opened_height,
-                    row.closed_height
-                ])?;
-            }
+        for row in rows {
+            upsert_channel(&tx, row)?;
         }
         tx.commit()?;
         Ok(())
     }
-
     /// Stores a channel's step and its HTLCs' new states in one transaction: a new HTLC gets
     /// the next `created_index`, a changed one the next `updated_index`.
     pub fn save_channel_with_htlcs(
@@ -115,22 +118,7 @@ impl Store {
         htlcs: &[HtlcRow],
     ) -> Result<(), StoreError> {
         let tx = self.write_tx()?;
-        tx.execute(
-            "INSERT INTO channels (dbid, peer_id, channel_id, state, record, opened_height, closed_height)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-             ON CONFLICT (dbid) DO UPDATE SET
-                state = excluded.state, record = excluded.record,
-                closed_height = excluded.closed_height",
-            params![
-                to_i64(row.dbid)?,
-                &row.peer_id[..],
-                &row.channel_id[..],
-                row.state,
-                row.record,
-                row.opened_height,
-                row.closed_height
-            ],
-        )?;
+        upsert_channel(&tx, row)?;
         for h in htlcs {
             let key = params![
                 to_i64(h.channel_dbid)?,
