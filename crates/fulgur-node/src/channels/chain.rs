@@ -52,30 +52,27 @@ impl Manager {
     async fn reorg(&mut self, height: u32) {
         let ids: Vec<[u8; 32]> = self.channels.keys().copied().collect();
         for id in ids {
-            let Some(e) = self.channels.get_mut(&id) else {
-                continue;
-            };
-            let mut acts = Vec::new();
-            if e.conf_height.is_some_and(|h| h > height) {
-                tracing::info!(target: "lightningd", "channel {}: funding transaction unconfirmed by a reorg", hex::encode(id));
+            let funding = self.channels.get_mut(&id).and_then(|e| {
+                e.conf_height.filter(|h| *h > height)?;
                 e.conf_height = None;
                 e.funding_tx = None;
-                acts.extend(e.ch.funding_reorged());
+                Some(e.ch.funding_reorged())
+            });
+            if let Some(acts) = funding {
+                tracing::info!(target: "lightningd", "channel {}: funding transaction unconfirmed by a reorg", hex::encode(id));
+                self.apply(id, acts).await;
             }
-            let mut persist = false;
-            if e.closed_height.is_some_and(|h| h > height) {
-                tracing::info!(target: "lightningd", "channel {}: closing transaction unconfirmed by a reorg", hex::encode(id));
+            let spend = self.channels.get_mut(&id).and_then(|e| {
+                e.closed_height.filter(|h| *h > height)?;
                 e.closed_height = None;
-                acts.extend(e.ch.spend_reorged());
-                // The row's closed_height changes even if the record does not.
-                persist = true;
-            }
-            persist |= acts.contains(&Action::Persist);
-            acts.retain(|a| *a != Action::Persist);
-            if persist {
-                acts.insert(0, Action::Persist);
-            }
-            if !acts.is_empty() {
+                Some(e.ch.spend_reorged())
+            });
+            if let Some(mut acts) = spend {
+                tracing::info!(target: "lightningd", "channel {}: closing transaction unconfirmed by a reorg", hex::encode(id));
+                // The row's closed_height changed even if the record did not.
+                if !acts.contains(&Action::Persist) {
+                    acts.insert(0, Action::Persist);
+                }
                 self.apply(id, acts).await;
             }
         }
