@@ -4,6 +4,7 @@
 //! database before any message or transaction of that step leaves the node.
 
 mod chain;
+mod handle;
 mod htlcs;
 mod list;
 mod manager;
@@ -12,10 +13,9 @@ mod policy;
 mod reconnect;
 mod watch;
 
+pub use handle::{request_channel, ChannelsHandle, CloseRequest, FundStart, Request, StartedOpen};
 pub use htlcs::ListHtlcs;
-pub use manager::{
-    request_channel, spawn, ChannelsHandle, CloseRequest, FundStart, Inputs, Request, StartedOpen,
-};
+pub use manager::{spawn, Inputs};
 pub use policy::SetChannel;
 pub use watch::{ChainEvent, FundingWatch};
 

@@ -15,9 +15,9 @@ use fulgur_wire::{
 use secp256k1::PublicKey;
 use tokio::sync::oneshot;
 
+use super::handle::{FundStart, StartedOpen};
 use super::manager::{
-    fail_pending, FundStart, Manager, PendingOut, StartedOpen, MAX_PENDING_OPENS,
-    MAX_PENDING_OPENS_PER_PEER,
+    fail_pending, Manager, PendingOut, MAX_PENDING_OPENS, MAX_PENDING_OPENS_PER_PEER,
 };
 
 type Reply<T> = oneshot::Sender<Result<T, RpcError>>;

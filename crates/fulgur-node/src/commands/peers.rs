@@ -204,12 +204,8 @@ async fn disconnect(call: Call<NodeContext>) -> Result<Value, RpcError> {
     let id = pubkey(&call, "id")?;
     let connected = call.ctx.peers.list().await.iter().any(|p| p.node_id == id);
     if connected && !call.params.bool("force").unwrap_or(false) {
-        let channels = call.ctx.channels.list(Some(id)).await;
-        if let Some(state) = channels
-            .iter()
-            .filter_map(|c| c["state"].as_str())
-            .find(|s| TALKING.contains(s))
-        {
+        let states = call.ctx.channels.states(Some(id)).await;
+        if let Some((_, state)) = states.iter().find(|(_, s)| TALKING.contains(s)) {
             return Err(RpcError::new(
                 LIGHTNINGD,
                 format!("Peer has (at least one) channel in state {state}"),
@@ -242,10 +238,8 @@ async fn listpeers(call: Call<NodeContext>) -> Result<Value, RpcError> {
     }
     // Channels per peer: peers with channels are listed even while disconnected, as CLN does.
     let mut per_peer: std::collections::BTreeMap<String, u64> = std::collections::BTreeMap::new();
-    for c in call.ctx.channels.list(only).await {
-        if let Some(p) = c["peer_id"].as_str() {
-            *per_peer.entry(p.to_string()).or_default() += 1;
-        }
+    for (p, _) in call.ctx.channels.states(only).await {
+        *per_peer.entry(hex::encode(p.serialize())).or_default() += 1;
     }
     let mut peers: Vec<Value> = call
         .ctx
