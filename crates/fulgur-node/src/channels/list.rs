@@ -6,7 +6,8 @@ use serde_json::{json, Map, Value};
 
 use super::manager::{Entry, Manager, PendingOut};
 
-fn channel_type_json(t: ChannelType) -> Value {
+/// A channel type as `bits` and `names`, as CLN prints it.
+pub(crate) fn channel_type_json(t: ChannelType) -> Value {
     match t {
         ChannelType::StaticRemoteKey => json!({"bits": [12], "names": ["static_remotekey/even"]}),
         ChannelType::AnchorsZeroFeeHtlcTx => {
@@ -36,19 +37,50 @@ fn scid_string(s: u64) -> String {
     fulgur_wire::ShortChannelId(s).to_string()
 }
 
+fn side_name(x: Side) -> &'static str {
+    if x == Side::Local {
+        "local"
+    } else {
+        "remote"
+    }
+}
+
+/// The fields `listpeerchannels` and `listclosedchannels` share: who, which channel, its
+/// funding, type, privacy, opener and alias.
+fn identity(o: &mut Map<String, Value>, ch: &fulgur_channel::Channel) {
+    let s = ch.setup();
+    let d = ch.data();
+    o.insert("peer_id".into(), json!(hex::encode(s.peer_id.serialize())));
+    o.insert("channel_id".into(), json!(hex::encode(s.channel_id)));
+    if let Some(scid) = d.short_channel_id {
+        o.insert("short_channel_id".into(), json!(scid_string(scid)));
+    }
+    o.insert(
+        "funding_txid".into(),
+        json!(s.funding_outpoint.txid.to_string()),
+    );
+    o.insert("funding_outnum".into(), json!(s.funding_outpoint.vout));
+    o.insert("channel_type".into(), channel_type_json(s.channel_type));
+    o.insert("private".into(), json!(!s.announce));
+    o.insert("opener".into(), json!(side_name(s.opener)));
+    let mut alias = Map::new();
+    if let Some(a) = d.remote_alias {
+        alias.insert("remote".into(), json!(scid_string(a)));
+    }
+    o.insert("alias".into(), Value::Object(alias));
+}
+
 /// The `listpeerchannels` entry of a channel.
 pub(super) fn channel_json(m: &Manager, e: &Entry) -> Value {
     let ch = &e.ch;
     let s = ch.setup();
-    let d = ch.data();
     let mut o = Map::new();
+    identity(&mut o, ch);
     let connected = m.conns.contains_key(&s.peer_id);
-    o.insert("peer_id".into(), json!(hex::encode(s.peer_id.serialize())));
     o.insert("peer_connected".into(), json!(connected));
     if connected {
         o.insert("reestablished".into(), json!(ch.is_live()));
     }
-    o.insert("channel_type".into(), channel_type_json(s.channel_type));
     o.insert("state".into(), json!(ch.state().as_str()));
     o.insert(
         "ignore_fee_limits".into(),
@@ -63,18 +95,9 @@ pub(super) fn channel_json(m: &Manager, e: &Entry) -> Value {
     if let Some(owner) = owner(ch.state()) {
         o.insert("owner".into(), json!(owner));
     }
-    if let Some(scid) = d.short_channel_id {
-        o.insert("short_channel_id".into(), json!(scid_string(scid)));
-    }
     let ours = m.ctx.node_id_bytes;
     let direction = u32::from(ours > s.peer_id.serialize());
     o.insert("direction".into(), json!(direction));
-    o.insert("channel_id".into(), json!(hex::encode(s.channel_id)));
-    o.insert(
-        "funding_txid".into(),
-        json!(s.funding_outpoint.txid.to_string()),
-    );
-    o.insert("funding_outnum".into(), json!(s.funding_outpoint.vout));
     if let Some(script) = ch.local_shutdown_script().or_else(|| {
         s.local_upfront_shutdown
             .clone()
@@ -86,20 +109,6 @@ pub(super) fn channel_json(m: &Manager, e: &Entry) -> Value {
         }
         o.insert("close_to".into(), json!(hex::encode(script.as_bytes())));
     }
-    o.insert("private".into(), json!(!s.announce));
-    o.insert(
-        "opener".into(),
-        json!(if s.opener == Side::Local {
-            "local"
-        } else {
-            "remote"
-        }),
-    );
-    let mut alias = Map::new();
-    if let Some(a) = d.remote_alias {
-        alias.insert("remote".into(), json!(scid_string(a)));
-    }
-    o.insert("alias".into(), Value::Object(alias));
     o.insert("features".into(), features_json(s.channel_type));
     let total = s.funding_sat * 1000;
     let (local_funds, remote_funds) = match s.opener {
@@ -249,24 +258,11 @@ pub(super) fn closed_json(e: &Entry) -> Value {
     let s = ch.setup();
     let d = ch.data();
     let h = ch.history();
-    let side = |x: Side| if x == Side::Local { "local" } else { "remote" };
     let mut o = Map::new();
-    o.insert("peer_id".into(), json!(hex::encode(s.peer_id.serialize())));
-    o.insert("channel_id".into(), json!(hex::encode(s.channel_id)));
-    if let Some(scid) = d.short_channel_id {
-        o.insert("short_channel_id".into(), json!(scid_string(scid)));
-    }
-    let mut alias = Map::new();
-    if let Some(a) = d.remote_alias {
-        alias.insert("remote".into(), json!(scid_string(a)));
-    }
-    o.insert("alias".into(), Value::Object(alias));
-    o.insert("opener".into(), json!(side(s.opener)));
+    identity(&mut o, ch);
     if let Some(c) = h.closer {
-        o.insert("closer".into(), json!(side(c)));
+        o.insert("closer".into(), json!(side_name(c)));
     }
-    o.insert("private".into(), json!(!s.announce));
-    o.insert("channel_type".into(), channel_type_json(s.channel_type));
     o.insert(
         "total_local_commitments".into(),
         json!(d.local_commit.number + 1),
@@ -276,11 +272,6 @@ pub(super) fn closed_json(e: &Entry) -> Value {
         json!(d.remote_commit.number + 1),
     );
     o.insert("total_htlcs_sent".into(), json!(d.updates.next_offered_id));
-    o.insert(
-        "funding_txid".into(),
-        json!(s.funding_outpoint.txid.to_string()),
-    );
-    o.insert("funding_outnum".into(), json!(s.funding_outpoint.vout));
     o.insert("funding_withheld".into(), json!(h.funding_withheld));
     o.insert("leased".into(), json!(false));
     if s.push_msat > 0 {

@@ -15,6 +15,7 @@ mod watch;
 
 pub use handle::{request_channel, ChannelsHandle, CloseRequest, FundStart, Request, StartedOpen};
 pub use htlcs::ListHtlcs;
+pub(crate) use list::channel_type_json;
 pub use manager::{spawn, Inputs};
 pub use policy::SetChannel;
 pub use watch::{ChainEvent, FundingWatch};

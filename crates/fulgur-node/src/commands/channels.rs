@@ -5,7 +5,7 @@
 //! parameters, results and error codes. The work is the channel manager's.
 
 use super::command;
-use crate::channels::{CloseRequest, FundStart, ListHtlcs, SetChannel};
+use crate::channels::{channel_type_json, CloseRequest, FundStart, ListHtlcs, SetChannel};
 use crate::context::NodeContext;
 use crate::funding::{self, tx_hex, Flavor, OnRefusal};
 use bitcoin::{OutPoint, Transaction};
@@ -285,15 +285,6 @@ pub(super) async fn amount_all(
     } else {
         all.min(fulgur_channel::LARGE_CHANNEL_SAT - 1)
     })
-}
-
-pub(super) fn channel_type_json(t: ChannelType) -> Value {
-    match t {
-        ChannelType::StaticRemoteKey => json!({"bits": [12], "names": ["static_remotekey/even"]}),
-        ChannelType::AnchorsZeroFeeHtlcTx => {
-            json!({"bits": [12, 22], "names": ["static_remotekey/even", "anchors/even"]})
-        }
-    }
 }
 
 fn amount_sat(call: &Call<NodeContext>) -> Option<u64> {

@@ -21,11 +21,10 @@ use serde_json::{json, Value};
 use tokio::task::JoinSet;
 
 use super::channels::{
-    amount_all, channel_type_json, close_to_script, commitment_feerate, funding_stand_in,
-    refused_funding, utxos_param,
+    amount_all, close_to_script, commitment_feerate, funding_stand_in, refused_funding, utxos_param,
 };
 use super::peers::{connect_to, ConnectError};
-use crate::channels::{FundStart, StartedOpen};
+use crate::channels::{channel_type_json, FundStart, StartedOpen};
 use crate::context::NodeContext;
 use crate::funding::{self, tx_hex, Flavor, OnRefusal};
 
