@@ -120,54 +120,40 @@ impl Store {
         let tx = self.write_tx()?;
         upsert_channel(&tx, row)?;
         for h in htlcs {
-            let key = params![
+            let (dbid, direction, id) = (
                 to_i64(h.channel_dbid)?,
                 i64::from(!h.offered),
-                to_i64(h.htlc_id)?
-            ];
+                to_i64(h.htlc_id)?,
+            );
             let old: Option<String> = tx
-                .query_row(
+                .prepare_cached(
                     "SELECT state FROM htlcs WHERE channel_dbid = ?1 AND direction = ?2 AND htlc_id = ?3",
-                    key,
-                    |r| r.get(0),
-                )
+                )?
+                .query_row(params![dbid, direction, id], |r| r.get(0))
                 .optional()?;
-            match old {
+            let sql = match old {
                 None => {
-                    tx.execute(
-                        "INSERT INTO htlcs (channel_dbid, direction, htlc_id, amount_msat, cltv_expiry, payment_hash, state)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                        params![
-                            to_i64(h.channel_dbid)?,
-                            i64::from(!h.offered),
-                            to_i64(h.htlc_id)?,
-                            to_i64(h.amount_msat)?,
-                            h.cltv_expiry,
-                            &h.payment_hash[..],
-                            h.state
-                        ],
-                    )?;
+                    "INSERT INTO htlcs (channel_dbid, direction, htlc_id, amount_msat, cltv_expiry, payment_hash, state)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
                 }
-                Some(s) if s == h.state => {}
+                Some(s) if s == h.state => continue,
+                // Every column: the row always says what the channel committed to.
                 Some(_) => {
-                    // Every column: the row always says what the channel committed to.
-                    tx.execute(
-                        "UPDATE htlcs SET state = ?4, amount_msat = ?5, cltv_expiry = ?6,
-                            payment_hash = ?7,
-                            updated_index = (SELECT COALESCE(MAX(updated_index), 0) + 1 FROM htlcs)
-                         WHERE channel_dbid = ?1 AND direction = ?2 AND htlc_id = ?3",
-                        params![
-                            to_i64(h.channel_dbid)?,
-                            i64::from(!h.offered),
-                            to_i64(h.htlc_id)?,
-                            h.state,
-                            to_i64(h.amount_msat)?,
-                            h.cltv_expiry,
-                            &h.payment_hash[..]
-                        ],
-                    )?;
+                    "UPDATE htlcs SET amount_msat = ?4, cltv_expiry = ?5, payment_hash = ?6,
+                        state = ?7,
+                        updated_index = (SELECT COALESCE(MAX(updated_index), 0) + 1 FROM htlcs)
+                     WHERE channel_dbid = ?1 AND direction = ?2 AND htlc_id = ?3"
                 }
-            }
+            };
+            tx.prepare_cached(sql)?.execute(params![
+                dbid,
+                direction,
+                id,
+                to_i64(h.amount_msat)?,
+                h.cltv_expiry,
+                &h.payment_hash[..],
+                h.state
+            ])?;
         }
         tx.commit()?;
         Ok(())
