@@ -353,18 +353,13 @@ impl Manager {
     /// CLN allows until the funding is broadcast.
     pub(super) async fn cancel_unbroadcast(&mut self, peer: &PublicKey) -> Result<(), RpcError> {
         use fulgur_chain::ChainBackend;
-        let candidates: Vec<bitcoin::OutPoint> = self
-            .channels
-            .values()
-            .filter(|e| {
-                e.ch.setup().peer_id == *peer
-                    && e.ch.setup().opener == fulgur_channel::Side::Local
-                    && e.ch.state() == fulgur_channel::ChannelState::ChanneldAwaitingLockin
-                    && e.conf_height.is_none()
-            })
-            .map(|e| e.ch.setup().funding_outpoint)
-            .collect();
-        let Some(outpoint) = candidates.first().copied() else {
+        let unconfirmed = self.channels.values().find(|e| {
+            e.ch.setup().peer_id == *peer
+                && e.ch.setup().opener == fulgur_channel::Side::Local
+                && e.ch.state() == fulgur_channel::ChannelState::ChanneldAwaitingLockin
+                && e.conf_height.is_none()
+        });
+        let Some(outpoint) = unconfirmed.map(|e| e.ch.setup().funding_outpoint) else {
             return Err(RpcError::new(-1, "No channel funding in progress."));
         };
         match self
